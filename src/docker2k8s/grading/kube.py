@@ -1,0 +1,168 @@
+"""Kubernetes-aware conditions for `check`: each returns what it found or raises AssertionError
+saying what it saw instead, so a FAIL line tells the learner where they are.
+
+They read cluster state through the official client, using the kubeconfig context `docker2k8s`
+(the workshop cluster) when it exists, else the current context; D2K_KUBE_CONTEXT overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from functools import cache
+from typing import Any
+
+from kubernetes import config, dynamic
+from kubernetes.client import ApiClient
+from kubernetes.dynamic.exceptions import NotFoundError
+
+WORKSHOP_CONTEXT = "docker2k8s"
+
+# The kinds labs ask about, so learners can write "Deployment" instead of an apiVersion.
+API_VERSIONS = {
+    "Pod": "v1",
+    "Service": "v1",
+    "ConfigMap": "v1",
+    "Secret": "v1",
+    "PersistentVolumeClaim": "v1",
+    "PersistentVolume": "v1",
+    "Namespace": "v1",
+    "Node": "v1",
+    "Event": "v1",
+    "ResourceQuota": "v1",
+    "Deployment": "apps/v1",
+    "ReplicaSet": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "Job": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
+    "Ingress": "networking.k8s.io/v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "StorageClass": "storage.k8s.io/v1",
+}
+
+
+@cache
+def client() -> dynamic.DynamicClient:
+    contexts, _ = config.list_kube_config_contexts()
+    names = {c["name"] for c in contexts}
+    wanted = os.environ.get("D2K_KUBE_CONTEXT") or (
+        WORKSHOP_CONTEXT if WORKSHOP_CONTEXT in names else None
+    )
+    return dynamic.DynamicClient(
+        ApiClient(config.new_client_from_config(context=wanted).configuration)
+    )
+
+
+def _resource(kind: str):
+    if kind not in API_VERSIONS:
+        raise ValueError(f"unknown kind {kind!r}; known: {', '.join(sorted(API_VERSIONS))}")
+    return client().resources.get(api_version=API_VERSIONS[kind], kind=kind)
+
+
+def get(kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    """The object as a dict; AssertionError naming it when it does not exist."""
+    try:
+        return _resource(kind).get(name=name, namespace=namespace).to_dict()
+    except NotFoundError:
+        where = f" in namespace {namespace}" if namespace else ""
+        raise AssertionError(f"no {kind} named {name!r}{where}") from None
+
+
+def list_objects(
+    kind: str, namespace: str | None = None, selector: str | None = None
+) -> list[dict[str, Any]]:
+    found = _resource(kind).get(namespace=namespace, label_selector=selector)
+    return [item.to_dict() for item in found.to_dict()["items"]]
+
+
+def field(obj: dict[str, Any], path: str) -> Any:
+    """Read a dotted path with list indexes, e.g. `spec.template.spec.containers[0].image`."""
+    value: Any = obj
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        try:
+            value = value[int(part[1:-1])] if part.startswith("[") else value[part]
+        except (KeyError, IndexError, TypeError):
+            raise AssertionError(f"{path} is not set") from None
+    return value
+
+
+def has_field(kind: str, name: str, namespace: str | None, path: str, expected: Any) -> Any:
+    actual = field(get(kind, name, namespace), path)
+    if actual != expected:
+        raise AssertionError(f"{kind} {name}: {path} is {actual!r}, expected {expected!r}")
+    return actual
+
+
+def _wait(condition, timeout: float, interval: float = 1.0):
+    """Retry `condition` until it stops raising AssertionError or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return condition()
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(interval)
+
+
+def _pod_is_ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def pod_ready(name: str, namespace: str, timeout: float = 60) -> dict[str, Any]:
+    """The Pod exists and its Ready condition is True (waiting up to `timeout` seconds)."""
+
+    def ready() -> dict[str, Any]:
+        pod = get("Pod", name, namespace)
+        if not _pod_is_ready(pod):
+            phase = (pod.get("status") or {}).get("phase", "unknown")
+            raise AssertionError(f"Pod {name} is not Ready (phase {phase})")
+        return pod
+
+    return _wait(ready, timeout)
+
+
+def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -> list[dict]:
+    """Exactly `count` Pods match `selector` and all are Ready."""
+
+    def ready() -> list[dict]:
+        pods = [
+            p
+            for p in list_objects("Pod", namespace, selector)
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+        ]
+        ready_pods = [p for p in pods if _pod_is_ready(p)]
+        if len(pods) != count or len(ready_pods) != count:
+            raise AssertionError(
+                f"{len(ready_pods)} of {len(pods)} Pods matching {selector!r} are Ready, "
+                f"expected {count}"
+            )
+        return pods
+
+    return _wait(ready, timeout)
+
+
+def deployment_available(
+    name: str, namespace: str, replicas: int | None = None, timeout: float = 120
+) -> dict[str, Any]:
+    """The Deployment's rollout finished: every wanted replica updated and available."""
+
+    def available() -> dict[str, Any]:
+        deployment = get("Deployment", name, namespace)
+        wanted = deployment["spec"].get("replicas", 1)
+        status = deployment.get("status") or {}
+        if replicas is not None and wanted != replicas:
+            raise AssertionError(f"Deployment {name} wants {wanted} replicas, expected {replicas}")
+        if (
+            status.get("updatedReplicas", 0) != wanted
+            or status.get("availableReplicas", 0) != wanted
+        ):
+            raise AssertionError(
+                f"Deployment {name}: {status.get('availableReplicas', 0)}/{wanted} available"
+            )
+        return deployment
+
+    return _wait(available, timeout)

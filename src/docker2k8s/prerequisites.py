@@ -1,0 +1,278 @@
+"""What the workshop needs on a machine, how to tell whether it is there, and how to fix it.
+
+One list serves two commands: `d2k doctor` reports it, `d2k setup` repairs what it can (installs
+Debian packages, starts Docker Engine). Each prerequisite names the exact fix a person would type.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docker2k8s import processes
+from docker2k8s.paths import cache_dir
+
+# Who needs a prerequisite: everyone, the air-gapped `local` cluster, the `kind` cluster, or tests.
+WORKSHOP, LOCAL, KIND, TESTS = "workshop", "local cluster", "kind cluster", "tests"
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    name: str
+    needed_for: str
+    probe: Callable[[], Finding]
+    fix: str
+    apt: tuple[str, ...] = field(default=())
+
+    def check(self) -> Finding:
+        try:
+            return self.probe()
+        except Exception as error:  # a probe must never crash the report
+            return Finding(False, f"check failed: {error}")
+
+
+def _command(name: str, *version_args: str) -> Callable[[], Finding]:
+    def probe() -> Finding:
+        path = shutil.which(name)
+        if path is None:
+            return Finding(False, f"`{name}` not on PATH")
+        if not version_args:
+            return Finding(True, path)
+        out = subprocess.run(
+            [path, *version_args], capture_output=True, text=True, timeout=20, check=False
+        )
+        first_line = (out.stdout or out.stderr).strip().splitlines()[:1]
+        return Finding(out.returncode == 0, first_line[0] if first_line else path)
+
+    return probe
+
+
+def _any_file(*paths: str) -> Callable[[], Finding]:
+    def probe() -> Finding:
+        found = [p for p in paths if Path(p).exists()]
+        return Finding(bool(found), found[0] if found else f"none of {', '.join(paths)}")
+
+    return probe
+
+
+def docker_engine() -> Finding:
+    """Docker Engine answers on its socket (the CLI alone is not enough)."""
+    import docker  # imported here: the SDK is slow to import and only this probe needs it
+
+    try:
+        client = docker.from_env(timeout=5)
+        version = client.version()
+    except Exception as error:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return Finding(False, f"no answer at {where} ({type(error).__name__})")
+    return Finding(
+        True, f"Engine {version.get('Version', '?')}, API {version.get('ApiVersion', '?')}"
+    )
+
+
+def _python() -> Finding:
+    ok = sys.version_info >= (3, 11)
+    return Finding(ok, f"{sys.version.split()[0]} at {sys.executable}")
+
+
+def _python_packages(extra: str | None) -> Callable[[], Finding]:
+    def probe() -> Finding:
+        wanted = _declared_requirements(extra)
+        missing = [name for name in wanted if not _installed(name)]
+        if missing:
+            return Finding(False, "missing: " + ", ".join(missing))
+        return Finding(True, f"{len(wanted)} packages present")
+
+    return probe
+
+
+def _declared_requirements(extra: str | None) -> list[str]:
+    """Names of the package's own requirements (core, or one extra) from its metadata."""
+    names = []
+    for spec in importlib.metadata.requires("docker2k8s") or []:
+        marker_extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", spec)
+        if (marker_extra.group(1) if marker_extra else None) == extra:
+            names.append(re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0])
+    return names
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _go_toolchain() -> Finding:
+    go = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
+    )
+    if go is None:
+        return Finding(False, "`go` not found")
+    out = subprocess.run([go, "version"], capture_output=True, text=True, timeout=20, check=False)
+    match = re.search(r"go(\d+)\.(\d+)", out.stdout)
+    if not match or (int(match.group(1)), int(match.group(2))) < (1, 24):
+        return Finding(False, f"{out.stdout.strip()} (Kubernetes 1.34 needs Go 1.24 or newer)")
+    return Finding(True, out.stdout.strip())
+
+
+def _free_disk(gib: int) -> Callable[[], Finding]:
+    def probe() -> Finding:
+        where = cache_dir()
+        while not where.exists():
+            where = where.parent
+        free = shutil.disk_usage(where).free / 2**30
+        return Finding(free >= gib, f"{free:.0f} GiB free at {where} (need {gib})")
+
+    return probe
+
+
+def _memory(gib: int) -> Callable[[], Finding]:
+    def probe() -> Finding:
+        meminfo = Path("/proc/meminfo").read_text()
+        kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+        total = kib / 2**20
+        return Finding(total >= gib, f"{total:.1f} GiB total (need {gib})")
+
+    return probe
+
+
+def _root() -> Finding:
+    return Finding(os.geteuid() == 0, "root" if os.geteuid() == 0 else f"uid {os.geteuid()}")
+
+
+PREREQUISITES: list[Prerequisite] = [
+    Prerequisite("Python 3.11+", WORKSHOP, _python, "install Python 3.11 or newer"),
+    Prerequisite(
+        "Python packages",
+        WORKSHOP,
+        _python_packages(None),
+        "make venv   (or: pip install -e '.[dev]')",
+    ),
+    Prerequisite("Memory", WORKSHOP, _memory(4), "use a machine with at least 4 GiB of memory"),
+    Prerequisite(
+        "Disk space", WORKSHOP, _free_disk(20), "free disk space or set D2K_CACHE_DIR elsewhere"
+    ),
+    Prerequisite(
+        "Docker CLI",
+        WORKSHOP,
+        _command("docker", "--version"),
+        "apt-get install docker.io",
+        apt=("docker.io",),
+    ),
+    Prerequisite(
+        "Docker Engine running",
+        WORKSHOP,
+        docker_engine,
+        "d2k setup   (or: systemctl start docker, or: dockerd &)",
+        apt=("docker.io",),
+    ),
+    Prerequisite("root (to run a cluster)", LOCAL, _root, "run as root, e.g. sudo make workshop"),
+    Prerequisite("Go 1.24+", LOCAL, _go_toolchain, "install Go 1.24 or newer and put it on PATH"),
+    Prerequisite(
+        "containerd",
+        LOCAL,
+        _command("containerd", "--version"),
+        "apt-get install containerd",
+        apt=("containerd",),
+    ),
+    Prerequisite(
+        "runc", LOCAL, _command("runc", "--version"), "apt-get install runc", apt=("runc",)
+    ),
+    Prerequisite(
+        "CNI plugins",
+        LOCAL,
+        _any_file("/usr/lib/cni/bridge", "/opt/cni/bin/bridge"),
+        "apt-get install containernetworking-plugins",
+        apt=("containernetworking-plugins",),
+    ),
+    Prerequisite(
+        "iptables",
+        LOCAL,
+        _command("iptables", "--version"),
+        "apt-get install iptables",
+        apt=("iptables",),
+    ),
+    Prerequisite(
+        "conntrack",
+        LOCAL,
+        _command("conntrack", "--version"),
+        "apt-get install conntrack",
+        apt=("conntrack",),
+    ),
+    Prerequisite("kind", KIND, _command("kind", "version"), "go install sigs.k8s.io/kind@v0.30.0"),
+    Prerequisite(
+        "Test packages",
+        TESTS,
+        _python_packages("dev"),
+        "make venv   (or: pip install -e '.[dev]')",
+    ),
+    Prerequisite(
+        "Chromium",
+        TESTS,
+        _any_file("/usr/bin/chromium"),
+        "apt-get install chromium",
+        apt=("chromium",),
+    ),
+]
+
+
+def check_all(needed_for: set[str] | None = None) -> list[tuple[Prerequisite, Finding]]:
+    chosen = [p for p in PREREQUISITES if needed_for is None or p.needed_for in needed_for]
+    return [(p, p.check()) for p in chosen]
+
+
+def missing_apt_packages(packages: set[str]) -> list[str]:
+    """Debian packages of `packages` that dpkg does not report as installed."""
+    missing = []
+    for package in sorted(packages):
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if "install ok installed" not in out.stdout:
+            missing.append(package)
+    return missing
+
+
+def install_apt_packages(packages: list[str]) -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+
+
+def start_docker_engine(timeout: float = 60) -> Path:
+    """Start dockerd in the background and wait until it answers.
+
+    Machines without systemd (containers, CI) have nobody else to start it.
+    """
+    processes.start("dockerd", ["dockerd"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if docker_engine().ok:
+            return processes.log_file("dockerd")
+        time.sleep(1)
+    raise RuntimeError(
+        f"dockerd did not answer within {timeout:.0f} s; see {processes.log_file('dockerd')}"
+    )

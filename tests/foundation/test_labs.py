@@ -1,0 +1,79 @@
+"""labs/ is generated from solutions/, and notebooks are stored without outputs."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from docker2k8s import labs
+
+NOTEBOOKS = sorted(labs.SOLUTIONS_DIR.glob("*.ipynb")) + sorted(labs.LABS_DIR.glob("*.ipynb"))
+
+
+def test_there_are_labs():
+    assert (labs.SOLUTIONS_DIR / "00-setup.ipynb").exists()
+
+
+def test_labs_are_up_to_date():
+    stale = labs.stale_labs()
+    assert not stale, f"labs/ is stale ({'; '.join(stale)}); fix: d2k build-labs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_is_stored_without_outputs(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    assert not labs.has_outputs(nb), f"{path} has stored outputs; fix: d2k build-labs"
+
+
+@pytest.mark.parametrize("path", sorted(labs.LABS_DIR.glob("*.ipynb")), ids=lambda p: p.name)
+def test_labs_hide_the_solutions(path: Path):
+    text = path.read_text()
+    assert labs.BEGIN not in text and labs.END not in text
+    assert "raise NotImplementedError()" in text
+
+
+def test_solution_is_replaced_at_its_indentation():
+    source = "def f():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION\nprint(f())"
+    assert labs.strip_solution(source) == (
+        "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\nprint(f())"
+    )
+
+
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside a solution"),
+    ],
+)
+def test_broken_markers_are_reported(source: str, problem: str):
+    with pytest.raises(labs.SolutionMarkerError, match=problem):
+        labs.strip_solution(source, "x.ipynb cell 1")
+
+
+def test_build_labs_writes_and_detects_staleness(tmp_path: Path):
+    solutions, generated = tmp_path / "solutions", tmp_path / "labs"
+    solutions.mkdir()
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION")]
+    )
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="42")]
+    nb.cells[0].execution_count = 1
+    nbformat.write(nb, solutions / "01-x.ipynb")
+    (generated / "99-orphan.ipynb").parent.mkdir()
+    (generated / "99-orphan.ipynb").write_text("{}")
+
+    assert len(labs.stale_labs(solutions, generated)) == 2  # 01 missing, 99 orphaned
+    labs.build_labs(solutions, generated)
+    assert labs.stale_labs(solutions, generated) == []
+    assert not labs.has_outputs(nbformat.read(solutions / "01-x.ipynb", as_version=4))
+    lab = nbformat.read(generated / "01-x.ipynb", as_version=4)
+    assert "answer = 42" not in lab.cells[0].source
+    assert not (generated / "99-orphan.ipynb").exists()
+
+
+def test_cli_check_mode(d2k):
+    result = d2k("build-labs", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout

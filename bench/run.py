@@ -50,7 +50,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if unknown := set(args.names) - set(BENCHMARKS):
-        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {list(BENCHMARKS)}")
+        parser.error(
+            f"unknown benchmark {', '.join(sorted(unknown))}; choose from {list(BENCHMARKS)}"
+        )
     args.names = args.names or list(BENCHMARKS)
     table = Table(title=f"docker2k8s benchmarks (median of {args.runs} runs)")
     for column in ("benchmark", "median s", "min s", "max s", "target s", "verdict"):

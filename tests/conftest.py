@@ -55,6 +55,7 @@ def docker_engine() -> None:
 
 
 def free_port() -> int:
+    """A TCP port on loopback that nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -87,7 +88,7 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (base class name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

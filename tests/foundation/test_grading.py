@@ -75,7 +75,11 @@ def _notebook(path: Path, *sources: str) -> Path:
     cells = [nbformat.v4.new_code_cell("from docker2k8s.grading import check")]
     cells += [nbformat.v4.new_code_cell(source) for source in sources]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -90,7 +94,7 @@ def test_a_crashing_notebook_gets_a_score_and_the_failing_cell(tmp_path):
     report = grade(path, cell_timeout=60)
     assert [(c.name, c.passed) for c in report.checks] == [("before", True), ("after", False)]
     assert report.score == 0.5
-    assert [(e.cell, e.error) for e in report.errors][0] == (3, "ZeroDivisionError")
+    assert [(e.cell, e.error) for e in report.errors] == [(3, "ZeroDivisionError")]
 
 
 def test_a_dead_kernel_still_gets_a_report(tmp_path):

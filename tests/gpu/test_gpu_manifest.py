@@ -1,0 +1,64 @@
+"""The DaemonSet manifest is valid Kubernetes 1.34 and wires the plugin as the kubelet needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from docker2k8s import __version__
+from docker2k8s.gpu.image import MANIFEST, image_name
+
+KUBERNETES_VERSION = "1.34.0"
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, dict[str, Any]]:
+    return {doc["kind"]: doc for doc in yaml.safe_load_all(MANIFEST.read_text()) if doc}
+
+
+def test_every_document_is_valid_kubernetes(documents: dict[str, dict[str, Any]]) -> None:
+    assert set(documents) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"}
+    for doc in documents.values():
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_daemonset_runs_the_locally_built_image(documents: dict[str, dict[str, Any]]) -> None:
+    (container,) = documents["DaemonSet"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == image_name() == f"docker2k8s/gpu-plugin:{__version__}"
+    assert container["imagePullPolicy"] in ("Never", "IfNotPresent")
+
+
+def test_daemonset_mounts_the_device_plugin_directory(documents: dict[str, dict[str, Any]]) -> None:
+    pod = documents["DaemonSet"]["spec"]["template"]["spec"]
+    (volume,) = pod["volumes"]
+    assert volume["hostPath"]["path"] == "/var/lib/kubelet/device-plugins"
+    (mount,) = pod["containers"][0]["volumeMounts"]
+    assert (mount["name"], mount["mountPath"]) == (volume["name"], volume["hostPath"]["path"])
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+    assert any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
+
+
+def test_service_account_may_label_nodes(documents: dict[str, dict[str, Any]]) -> None:
+    pod = documents["DaemonSet"]["spec"]["template"]["spec"]
+    account = documents["ServiceAccount"]["metadata"]
+    binding = documents["ClusterRoleBinding"]
+    assert pod["serviceAccountName"] == account["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account["name"], "namespace": account["namespace"]}
+    ]
+    assert binding["roleRef"]["name"] == documents["ClusterRole"]["metadata"]["name"]
+    (rule,) = documents["ClusterRole"]["rules"]
+    assert rule["resources"] == ["nodes"]
+    assert {"get", "patch"} <= set(rule["verbs"])
+
+
+def test_example_pod_is_valid_and_asks_for_two_gpus() -> None:
+    pod = yaml.safe_load((MANIFEST.parent / "examples" / "two-gpus.yaml").read_text())
+    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == image_name()
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": 2}

@@ -1,0 +1,112 @@
+"""The backend interface, the kind config, the build cache and prerequisite errors."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from docker2k8s.cluster import ClusterBackend, get_backend, gobuild, layout
+from docker2k8s.cluster.kind import KindBackend, config_path, kind_usable
+from docker2k8s.cluster.node_images import NODE_IMAGES
+
+ADDONS = layout.repo_cluster_dir() / "addons"
+
+
+def test_kind_config_is_valid() -> None:
+    config = yaml.safe_load(config_path().read_text())
+    assert config["kind"] == "Cluster"
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    roles = [n["role"] for n in config["nodes"]]
+    assert roles.count("control-plane") == 1 and roles.count("worker") == 1, roles
+    (worker,) = [n for n in config["nodes"] if n["role"] == "worker"]
+    assert worker["labels"]["docker2k8s.io/gpu-node"] == "true"
+    for node in config["nodes"]:
+        unknown = set(node) - {"role", "labels", "image", "extraMounts", "extraPortMappings"}
+        assert not unknown, f"unknown node fields {unknown}"
+    # The same pod and Service networks as the local backend, so the labs match.
+    pods = ipaddress.ip_network(config["networking"]["podSubnet"])
+    assert ipaddress.ip_network(layout.POD_CIDR).subnet_of(pods)
+    assert config["networking"]["serviceSubnet"] == layout.SERVICE_CIDR
+
+
+def test_kind_backend_works_where_kind_can_run() -> None:
+    usable, reason = kind_usable()
+    if not usable:
+        pytest.skip(f"kind cannot run here: {reason}")
+    backend = KindBackend()
+    backend.up()
+    assert all(row.healthy for row in backend.status())
+
+
+def test_addon_manifests_use_the_locally_built_images() -> None:
+    refs = {image.ref for image in NODE_IMAGES}
+    used = set()
+    for manifest in ADDONS.glob("*/*.yaml"):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if doc and doc["kind"] == "Deployment":
+                for container in doc["spec"]["template"]["spec"]["containers"]:
+                    assert container["imagePullPolicy"] == "Never", manifest
+                    used.add(container["image"])
+    assert used <= refs, f"add-ons name images d2k does not build: {used - refs}"
+    assert {r for r in refs if "pause" not in r} <= used
+
+
+def test_coredns_service_ip_is_the_kubelet_cluster_dns() -> None:
+    docs = yaml.safe_load_all((ADDONS / "coredns" / "coredns.yaml").read_text())
+    (service,) = [d for d in docs if d["kind"] == "Service"]
+    assert service["spec"]["clusterIP"] == layout.DNS_SERVICE_IP
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    from docker2k8s.cluster import ClusterError
+
+    with pytest.raises(ClusterError, match="choose one of auto, local, kind"):
+        get_backend("minikube")
+
+
+def test_up_as_non_root_names_the_fix(d2k) -> None:
+    if os.geteuid() != 0:
+        done = d2k("cluster", "up", "--backend", "local")
+    else:
+        d2k_path = Path(subprocess.run(["which", "d2k"], capture_output=True, text=True).stdout)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             str(d2k_path).strip(), "cluster", "up", "--backend", "local"],
+            capture_output=True, text=True, env={**os.environ, "HOME": "/tmp"},
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert "needs root" in done.stderr and "sudo d2k cluster up" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.cluster
+def test_second_build_is_a_no_op(cluster: ClusterBackend) -> None:
+    if cluster.name != "local":
+        pytest.skip("only the local backend builds from source")
+    lay = layout.Layout.default()
+    start = time.monotonic()
+    for program in gobuild.ALL_PROGRAMS:
+        assert gobuild.is_built(program, lay), f"{program.name} not cached"
+        gobuild.build(program, lay)
+    assert time.monotonic() - start < 5, "a cached build did work again"
+
+
+def test_missing_host_packages_name_the_apt_command() -> None:
+    d2k_path = subprocess.run(["which", "d2k"], capture_output=True, text=True).stdout.strip()
+    # A PATH without containerd, runc, iptables...: as on a machine that lacks the packages.
+    done = subprocess.run(
+        [d2k_path, "cluster", "up", "--backend", "local"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": "/nonexistent"},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert "apt-get install" in message and "containerd" in message, message
+    assert "Traceback" not in done.stderr

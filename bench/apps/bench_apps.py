@@ -1,0 +1,230 @@
+"""Benchmark the running example: inference tokens/s and latency at 1 and 16 clients, idle
+memory of each Compose service, and image sizes. Prints tables of medians over runs.
+
+    python bench/apps/bench_apps.py [--runs 3] [--requests 64]
+
+Needs Docker Engine and the images (`d2k images build`). Inference is measured in containers
+started here, with TOKEN_DELAY_MS=0 (raw server cost) and 20 (the demo's streaming pace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from docker2k8s import images
+
+APPS = Path(__file__).resolve().parents[2] / "apps"
+console = Console()
+
+
+def sh(*args: str, **kw) -> str:
+    return subprocess.run(args, capture_output=True, text=True, check=True, **kw).stdout.strip()
+
+
+def container_ip(cid: str) -> str:
+    return sh(
+        "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", cid
+    ).split()[0]
+
+
+def wait_health(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy")
+
+
+async def load(url: str, clients: int, requests: int, max_new: int) -> dict:
+    latencies: list[float] = []
+    tokens = 0
+    queue = list(range(requests))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal tokens
+        while queue:
+            seed = queue.pop() + 1
+            t0 = time.perf_counter()
+            r = await client.post(
+                f"{url}/generate",
+                json={
+                    "inputs": "What is a pod?",
+                    "parameters": {
+                        "max_new_tokens": max_new,
+                        "do_sample": True,
+                        "seed": seed,
+                        "details": True,
+                    },
+                },
+            )
+            r.raise_for_status()
+            latencies.append(time.perf_counter() - t0)
+            tokens += r.json()["details"]["generated_tokens"]
+
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "tok_s": tokens / wall,
+        "p50": latencies[len(latencies) // 2],
+        "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
+    }
+
+
+def bench_inference(runs: int, requests: int) -> Table:
+    table = Table(
+        title=f"inference /generate (up to 50 new tokens, MAX_BATCH_SIZE=16, median of {runs} runs)"
+    )
+    for col in ("TOKEN_DELAY_MS", "clients", "tokens/s", "p50 latency", "p95 latency"):
+        table.add_column(col, justify="right")
+    for delay in (0, 20):
+        cid = sh(
+            "docker",
+            "run",
+            "-d",
+            "-e",
+            f"TOKEN_DELAY_MS={delay}",
+            "-e",
+            "MAX_BATCH_SIZE=16",
+            "--tmpfs",
+            "/data:uid=10001",
+            "docker2k8s/inference:0.1.0",
+        )
+        try:
+            url = f"http://{container_ip(cid)}:80"
+            wait_health(url)
+            asyncio.run(load(url, 4, 16, 50))  # warm-up
+            for clients in (1, 16):
+                n = requests if clients > 1 else max(8, requests // 4)
+                results = [asyncio.run(load(url, clients, n, 50)) for _ in range(runs)]
+                med = {k: statistics.median(r[k] for r in results) for k in results[0]}
+                table.add_row(
+                    str(delay),
+                    str(clients),
+                    f"{med['tok_s']:.0f}",
+                    f"{med['p50'] * 1000:.0f} ms",
+                    f"{med['p95'] * 1000:.0f} ms",
+                )
+        finally:
+            subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+    return table
+
+
+def parse_mem(text: str) -> float:
+    value = text.split("/")[0].strip()
+    units = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1000, "MB": 1, "GB": 1000, "B": 0}
+    for unit, factor in units.items():
+        if value.endswith(unit):
+            return float(value[: -len(unit)]) * factor
+    return float(value)
+
+
+def compose_base(tmp: Path, project: str) -> list[str]:
+    r = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if r.returncode == 0:
+        return [
+            "docker",
+            "compose",
+            "-p",
+            project,
+            "-f",
+            str(APPS / "compose.yaml"),
+            "-f",
+            str(APPS / "compose.cpu.yaml"),
+        ]
+    spec = yaml.safe_load((APPS / "compose.yaml").read_text())
+    del spec["services"]["inference"]["deploy"]["resources"]["reservations"]["devices"]
+    (tmp / "compose.yaml").write_text(yaml.safe_dump(spec))
+    return [
+        shutil.which("docker-compose") or "docker-compose",
+        "-p",
+        project,
+        "-f",
+        str(tmp / "compose.yaml"),
+        "--project-directory",
+        str(APPS),
+    ]
+
+
+def bench_memory(runs: int) -> Table:
+    subprocess.run([str(APPS / "secrets" / "create.sh")], check=True, capture_output=True)
+    tmp = Path(tempfile.mkdtemp())
+    base = compose_base(tmp, f"d2kbench{os.getpid()}")
+    env = os.environ | {"WEB_PORT": "0"}
+    samples: dict[str, list[float]] = {}
+    try:
+        subprocess.run(
+            [*base, "up", "-d", "--wait"] if "compose" in base[1:2] else [*base, "up", "-d"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        time.sleep(15)  # let health checks pass and the stack settle
+        for _ in range(runs):
+            ids = sh(*base, "ps", "-q", env=env).split()
+            for line in sh(
+                "docker", "stats", "--no-stream", "--format", "{{json .}}", *ids
+            ).splitlines():
+                row = json.loads(line)
+                label = '{{index .Config.Labels "com.docker.compose.service"}}'
+                service = sh("docker", "inspect", "-f", label, row["ID"])
+                samples.setdefault(service, []).append(parse_mem(row["MemUsage"]))
+            time.sleep(2)
+    finally:
+        subprocess.run([*base, "down", "-v"], capture_output=True, env=env)
+    table = Table(title=f"idle memory per service (median of {runs} samples)")
+    table.add_column("service")
+    table.add_column("memory", justify="right")
+    total = 0.0
+    for service in sorted(samples):
+        mem = statistics.median(samples[service])
+        total += mem
+        table.add_row(service, f"{mem:.1f} MiB")
+    table.add_row("[bold]whole stack", f"[bold]{total:.1f} MiB")
+    return table
+
+
+def image_table() -> Table:
+    table = Table(title="image sizes")
+    table.add_column("image")
+    table.add_column("size", justify="right")
+    for ref in images.image_refs():
+        table.add_row(ref, f"{images.image_size_mb(ref):.0f} MB")
+    return table
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--requests", type=int, default=64, help="requests per run at 16 clients")
+    args = p.parse_args()
+    missing = set(images.image_refs()) - set(images.built_images())
+    if missing:
+        raise SystemExit(f"missing images {sorted(missing)}: run `d2k images build` first")
+    console.print(image_table())
+    console.print(bench_inference(args.runs, args.requests))
+    console.print(bench_memory(args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The chat page in a real browser (Debian's chromium through Playwright), against the
+Compose stack: send, watch tokens stream, reload, history is there, HTML shows as text."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.docker]
+
+CHROMIUM = os.environ.get("D2K_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install chromium (or set D2K_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_send_stream_reload_history(compose_stack, page):
+    page.goto(compose_stack.web_url)
+    page.wait_for_function("document.getElementById('status').textContent === 'connected'")
+    page.fill("#input", "What is a service?")
+    page.click("#send")
+    reply = page.locator(".message.assistant").last
+    # Sample the reply while it streams: it must grow in several steps, not appear at once.
+    lengths = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lengths.append(len(reply.locator(".text").text_content() or ""))
+        if "streaming" not in (reply.get_attribute("class") or "") and lengths[-1] > 0:
+            break
+        time.sleep(0.03)
+    growth = sorted(set(lengths))
+    assert len(growth) >= 4, f"the reply did not stream token by token: {lengths}"
+    answer = reply.locator(".text").text_content()
+    assert answer
+    replica = reply.get_attribute("data-replica")
+    assert replica and f"answered by {replica}" in reply.locator(".meta").text_content()
+    # The conversation is listed, and a reload brings the history back from the database.
+    page.wait_for_selector("#conversations li")
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('.message').length >= 2")
+    texts = page.locator(".message .text").all_text_contents()
+    assert texts[-2:] == ["What is a service?", answer]
+    assert page.locator(".message.assistant .meta").last.text_content() == f"answered by {replica}"
+
+
+def test_html_in_a_message_renders_as_text(compose_stack, page):
+    page.goto(compose_stack.web_url)
+    page.wait_for_function("document.getElementById('status').textContent === 'connected'")
+    page.click("#new-chat")
+    evil = '<img src=x onerror="window.__xss=1"><b id="injected">bold</b>'
+    page.fill("#input", evil)
+    page.click("#send")
+    page.wait_for_function(
+        "document.querySelector('.message.assistant') && "
+        "!document.querySelector('.message.assistant').classList.contains('streaming')"
+    )
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('.message').length >= 2")
+    assert page.locator(".message.user .text").first.text_content() == evil
+    assert page.locator("#injected").count() == 0
+    assert page.locator(".message img").count() == 0
+    assert page.evaluate("window.__xss === undefined")
+    # The conversation title in the side bar is text too.
+    assert page.locator("#conversations li img").count() == 0

@@ -1,0 +1,309 @@
+"""The running example's Kubernetes manifests (apps/k8s/) are what the chapters and labs promise.
+
+Offline checks: schema-valid for Kubernetes 1.34, images built locally and never pulled,
+resource requests everywhere, Services that select Pods some workload really creates, and every
+file shown in a chapter. Each check returns the problems it found, so the tests below also feed
+it broken copies and make sure it complains.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from docker2k8s.paths import REPO_ROOT
+
+K8S_DIR = REPO_ROOT / "apps" / "k8s"
+CHAPTERS = REPO_ROOT / "docs" / "chapters"
+KUBERNETES_VERSION = "1.34.0"
+IMAGE_RE = re.compile(r"^docker2k8s/(web|chat|inference|db):(\d+\.\d+\.\d+)$")
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+
+Manifest = dict[str, Any]
+
+
+def manifest_files() -> list[Path]:
+    return sorted(K8S_DIR.glob("*.yaml"))
+
+
+def load(path: Path) -> list[Manifest]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def all_objects() -> list[Manifest]:
+    return [obj for path in manifest_files() for obj in load(path)]
+
+
+def pod_spec(obj: Manifest) -> Manifest | None:
+    if obj["kind"] == "Pod":
+        return obj["spec"]
+    if obj["kind"] in WORKLOAD_KINDS:
+        return obj["spec"]["template"]["spec"]
+    return None
+
+
+def pod_labels(obj: Manifest) -> dict[str, str]:
+    if obj["kind"] == "Pod":
+        return obj["metadata"].get("labels", {})
+    return obj["spec"]["template"]["metadata"].get("labels", {})
+
+
+def containers(spec: Manifest) -> Iterator[Manifest]:
+    yield from spec.get("initContainers", [])
+    yield from spec.get("containers", [])
+
+
+# ---- checks: each returns a list of problems ------------------------------------------------
+
+
+def schema_problems(obj: Manifest) -> list[str]:
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        return [f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}: {error.message}"]
+    return []
+
+
+def image_problems(obj: Manifest) -> list[str]:
+    spec = pod_spec(obj)
+    problems = []
+    for c in containers(spec) if spec else []:
+        image, policy = c.get("image", ""), c.get("imagePullPolicy")
+        if not IMAGE_RE.match(image):
+            problems.append(f"{c['name']}: image {image!r} is not docker2k8s/NAME:X.Y.Z")
+        if policy not in ("IfNotPresent", "Never"):
+            problems.append(
+                f"{c['name']}: imagePullPolicy {policy!r}; no registry exists, use IfNotPresent"
+            )
+    return problems
+
+
+def request_problems(obj: Manifest) -> list[str]:
+    spec = pod_spec(obj)
+    problems = []
+    for c in containers(spec) if spec else []:
+        requests = c.get("resources", {}).get("requests", {})
+        problems += [f"{c['name']}: no {r} request" for r in ("cpu", "memory") if r not in requests]
+    return problems
+
+
+def gpu_problems(obj: Manifest) -> list[str]:
+    spec = pod_spec(obj)
+    problems = []
+    for c in containers(spec) if spec else []:
+        if c["name"] == "inference":
+            limits = c.get("resources", {}).get("limits", {})
+            gpus = limits.get("nvidia.com/gpu")
+            if gpus != 1:
+                problems.append(f"inference: limits nvidia.com/gpu is {gpus}, not 1")
+    return problems
+
+
+def shm_problems(obj: Manifest) -> list[str]:
+    spec = pod_spec(obj)
+    if not spec:
+        return []
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    problems = []
+    for c in containers(spec):
+        for mount in c.get("volumeMounts", []):
+            if mount["mountPath"] != "/dev/shm":
+                continue
+            empty_dir = volumes.get(mount["name"], {}).get("emptyDir")
+            if not empty_dir or empty_dir.get("medium") != "Memory" or "sizeLimit" not in empty_dir:
+                problems.append(f"{c['name']}: /dev/shm is not an emptyDir {{medium: Memory}}")
+    return problems
+
+
+def selector_problems(obj: Manifest) -> list[str]:
+    """A workload's selector must match its own Pod template, or the API server rejects it."""
+    if obj["kind"] not in WORKLOAD_KINDS:
+        return []
+    wanted = obj["spec"]["selector"]["matchLabels"]
+    labels = pod_labels(obj)
+    if not wanted.items() <= labels.items():
+        return [f"{obj['metadata']['name']}: selector {wanted} does not match labels {labels}"]
+    return []
+
+
+def service_problems(service: Manifest, objects: list[Manifest]) -> list[str]:
+    """Every Service selects Pods some workload creates, on a port those Pods name or expose."""
+    selector = service["spec"].get("selector", {})
+    name = service["metadata"]["name"]
+    if not selector:
+        return [f"service {name} has no selector"]
+    backends = [
+        o for o in objects if pod_spec(o) is not None and selector.items() <= pod_labels(o).items()
+    ]
+    if not backends:
+        return [f"service {name} selects {selector}, but no Pod or workload sets those labels"]
+    problems = []
+    for port in service["spec"]["ports"]:
+        target = port.get("targetPort", port["port"])
+        for backend in backends:
+            ports = [p for c in containers(pod_spec(backend)) for p in c.get("ports", [])]
+            names = {p.get("name") for p in ports}
+            numbers = {p["containerPort"] for p in ports}
+            if target not in names | numbers:
+                problems.append(
+                    f"service {name}: targetPort {target!r} is not a port of "
+                    f"{backend['kind']}/{backend['metadata']['name']}"
+                )
+    return problems
+
+
+def reference_problems(obj: Manifest, objects: list[Manifest]) -> list[str]:
+    """ConfigMaps, Secrets and claims a Pod uses are manifests here too (Secrets as templates)."""
+    spec = pod_spec(obj)
+    if not spec:
+        return []
+    have = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    for o in objects:
+        if o["kind"] == "StatefulSet":
+            have |= {
+                ("PersistentVolumeClaim", t["metadata"]["name"])
+                for t in o["spec"].get("volumeClaimTemplates", [])
+            }
+    wanted = set()
+    for volume in spec.get("volumes", []):
+        if "secret" in volume:
+            wanted.add(("Secret", volume["secret"]["secretName"]))
+        if "configMap" in volume:
+            wanted.add(("ConfigMap", volume["configMap"]["name"]))
+        if "persistentVolumeClaim" in volume:
+            wanted.add(("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"]))
+    for c in containers(spec):
+        for source in c.get("envFrom", []):
+            if "configMapRef" in source:
+                wanted.add(("ConfigMap", source["configMapRef"]["name"]))
+            if "secretRef" in source:
+                wanted.add(("Secret", source["secretRef"]["name"]))
+    return [
+        f"{obj['metadata']['name']} uses {k} {n}, which no manifest defines"
+        for k, n in sorted(wanted - have)
+    ]
+
+
+POD_CHECKS = (
+    schema_problems,
+    image_problems,
+    request_problems,
+    gpu_problems,
+    shm_problems,
+    selector_problems,
+)
+
+
+# ---- the real manifests ---------------------------------------------------------------------
+
+
+def test_the_manifests_exist() -> None:
+    names = {p.name for p in manifest_files()}
+    for expected in (
+        "inference-pod.yaml",
+        "inference-deployment.yaml",
+        "inference-service.yaml",
+        "web-service.yaml",
+        "model-cache-pvc.yaml",
+        "chat-config.yaml",
+        "db-credentials.example.yaml",
+        "db-statefulset.yaml",
+    ):
+        assert expected in names, f"apps/k8s/{expected} is missing"
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.name)
+def test_manifest_is_valid_and_follows_the_workshop_rules(path: Path) -> None:
+    objects = load(path)
+    assert objects, f"{path.name} holds no object"
+    problems = [f"{path.name}: {p}" for obj in objects for check in POD_CHECKS for p in check(obj)]
+    assert not problems, "\n".join(problems)
+
+
+def test_services_select_pods_that_a_manifest_creates() -> None:
+    objects = all_objects()
+    services = [o for o in objects if o["kind"] == "Service"]
+    assert {s["metadata"]["name"] for s in services} >= {"inference", "chat", "db", "web"}
+    problems = [p for s in services for p in service_problems(s, objects)]
+    assert not problems, "\n".join(problems)
+    types = {s["metadata"]["name"]: s["spec"].get("type", "ClusterIP") for s in services}
+    assert types["web"] == "NodePort" and types["inference"] == types["chat"] == "ClusterIP"
+
+
+def test_pods_only_use_objects_the_workshop_defines() -> None:
+    objects = all_objects()
+    problems = [p for o in objects for p in reference_problems(o, objects)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_secret_is_a_template_without_a_password() -> None:
+    secrets = [o for o in all_objects() if o["kind"] == "Secret"]
+    assert secrets, "no Secret template in apps/k8s"
+    for secret in secrets:
+        values = {**secret.get("stringData", {}), **secret.get("data", {})}
+        assert values and set(values.values()) == {"REPLACE-ME"}, (
+            f"Secret {secret['metadata']['name']} holds values other than REPLACE-ME: "
+            "create real Secrets with kubectl create secret generic, never commit them"
+        )
+
+
+def test_every_file_says_which_lab_uses_it() -> None:
+    for path in manifest_files():
+        header = path.read_text().split("\napiVersion:")[0]
+        assert re.search(r"^# Lab \d\d", header, re.M), f"{path.name}: start with '# Lab NN: ...'"
+
+
+def test_every_manifest_is_shown_in_a_chapter() -> None:
+    """The chapters include the real files (pymdownx.snippets), never copies."""
+    text = "\n".join(p.read_text() for p in CHAPTERS.glob("*.md"))
+    missing = [p.name for p in manifest_files() if f'--8<-- "apps/k8s/{p.name}"' not in text]
+    assert not missing, f"not included in any docs/chapters page: {missing}"
+
+
+# ---- the checks catch broken manifests ------------------------------------------------------
+
+
+def first(kind: str, name: str) -> Manifest:
+    for obj in all_objects():
+        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+            return copy.deepcopy(obj)
+    raise AssertionError(f"no {kind}/{name} in apps/k8s")
+
+
+def test_checks_reject_broken_manifests() -> None:
+    deployment = first("Deployment", "inference")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+
+    typo = copy.deepcopy(deployment)
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "IfNotPresent"
+    assert schema_problems(typo), "strict schema validation missed an unknown field"
+
+    container["image"] = "docker2k8s/inference:latest"
+    container["imagePullPolicy"] = "Always"
+    del container["resources"]["requests"]["cpu"]
+    container["resources"]["limits"]["nvidia.com/gpu"] = 2
+    deployment["spec"]["template"]["spec"]["volumes"][1] = {"name": "dshm", "emptyDir": {}}
+    deployment["spec"]["selector"]["matchLabels"] = {"app": "inferense"}
+    assert len(image_problems(deployment)) == 2
+    assert request_problems(deployment) == ["inference: no cpu request"]
+    assert gpu_problems(deployment) and shm_problems(deployment)
+    assert selector_problems(deployment)
+
+    objects = all_objects()
+    service = first("Service", "inference")
+    service["spec"]["selector"] = {"app": "inferense"}
+    assert service_problems(service, objects)
+    service = first("Service", "chat")
+    service["spec"]["ports"][0]["targetPort"] = "grpc"
+    assert service_problems(service, objects)
+
+    chat = first("Deployment", "chat")
+    chat["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"] = "x"
+    assert reference_problems(chat, objects) == ["chat uses ConfigMap x, which no manifest defines"]

@@ -1,0 +1,209 @@
+"""The manifests of apps/k8s/ run the whole chat app on the workshop cluster, as the chapters say.
+
+Needs `d2k cluster up` (kubeconfig context `docker2k8s`) with the GPU device plugin running and
+the app images built (`d2k images build`); the images are loaded into the cluster here.
+Everything happens in a namespace of its own, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from docker2k8s.paths import REPO_ROOT
+
+pytestmark = pytest.mark.cluster
+
+CONTEXT = "docker2k8s"
+K8S = REPO_ROOT / "apps" / "k8s"
+IMAGES = [f"docker2k8s/{name}:0.1.0" for name in ("inference", "chat", "web", "db")]
+# The order a reader applies them in (chapters 05-07); the Secret comes from kubectl create.
+STACK = [
+    "db-service.yaml",
+    "db-statefulset.yaml",
+    "model-cache-pvc.yaml",
+    "inference-deployment-pvc.yaml",
+    "inference-service.yaml",
+    "chat-config.yaml",
+    "chat-service.yaml",
+    "chat-deployment.yaml",
+    "web-deployment.yaml",
+    "web-service.yaml",
+]
+ROLLOUTS = ["statefulset/db", "deployment/inference", "deployment/chat", "deployment/web"]
+
+
+def kubectl(*args: str, timeout: float = 120, check: bool = True) -> str:
+    result = subprocess.run(
+        ["kubectl", "--context", CONTEXT, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"kubectl {' '.join(args)} failed:\n{result.stderr or result.stdout}")
+    return result.stdout
+
+
+def wait_for(what: str, probe: Callable[[], object], timeout: float) -> object:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(2)
+    pytest.fail(f"{what} within {timeout:.0f} s (last seen: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def cluster(d2k) -> None:
+    """The cluster answers, advertises GPUs, and has the app images."""
+    probe = subprocess.run(
+        ["kubectl", "--context", CONTEXT, "get", "nodes", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.fail(f"no cluster at context {CONTEXT!r} ({probe.stderr.strip()}): d2k cluster up")
+    nodes = json.loads(probe.stdout)["items"]
+    if not any(int(n["status"]["allocatable"].get("nvidia.com/gpu", "0")) for n in nodes):
+        pytest.fail(
+            "no node advertises nvidia.com/gpu, so the inference Pods would stay Pending: "
+            "start the simulated device plugin with `kubectl apply -f cluster/addons/gpu/`"
+        )
+    present = {
+        name
+        for n in nodes
+        for i in n["status"].get("images") or []
+        for name in i.get("names") or []
+    }
+    for image in IMAGES:
+        if not any(name.endswith("/" + image) or name == image for name in present):
+            result = d2k("images", "load", image)
+            assert result.returncode == 0, (
+                f"cannot load {image} into the cluster ({result.stderr.strip()}); "
+                "build it with `d2k images build`"
+            )
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster: None) -> Iterator[str]:
+    name = f"d2k-course-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(namespace: str) -> str:
+    """The whole app from the manifests, with a Secret made the way chapter 07 shows."""
+    kubectl(
+        "create", "secret", "generic", "db-credentials", "-n", namespace,
+        f"--from-literal=password={secrets.token_hex(16)}",
+        f"--from-literal=root-password={secrets.token_hex(16)}",
+    )  # fmt: skip
+    files = [arg for name in STACK for arg in ("-f", str(K8S / name))]
+    kubectl("apply", "-n", namespace, *files)
+    for workload in ROLLOUTS:
+        kubectl("rollout", "status", "-n", namespace, workload, "--timeout=300s", timeout=320)
+    return namespace
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web_url(stack: str) -> Iterator[str]:
+    """`kubectl port-forward service/web PORT:80`, as chapter 05 shows."""
+    port = free_port()
+    forward = subprocess.Popen(
+        ["kubectl", "--context", CONTEXT, "port-forward", "-n", stack, "service/web", f"{port}:80"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        line = forward.stdout.readline() if forward.stdout else ""
+        assert line.startswith("Forwarding from"), f"port-forward said: {line!r}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        forward.terminate()
+        forward.wait(timeout=10)
+
+
+def inference_info(namespace: str, check: bool = True) -> dict | None:
+    """GET /info from inside an inference Pod (the image has python3, not curl)."""
+    script = "import urllib.request; print(urllib.request.urlopen('http://localhost/info').read().decode())"
+    out = kubectl(
+        "exec", "-n", namespace, "deploy/inference", "--", "python3", "-c", script, check=check
+    )
+    return json.loads(out) if out.strip() else None
+
+
+def test_every_manifest_passes_a_server_side_dry_run(namespace: str) -> None:
+    out = kubectl("apply", "--dry-run=server", "-n", namespace, "-f", str(K8S))
+    assert len(out.splitlines()) == len(list(K8S.glob("*.yaml"))), out
+
+
+def test_chat_answers_through_the_web_service(web_url: str) -> None:
+    events: list[tuple[str, dict]] = []
+    kind = ""
+    with httpx.stream(
+        "POST", f"{web_url}/api/chat", json={"message": "What is a pod?"}, timeout=60
+    ) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "meta" and kinds[-1] == "done" and "token" in kinds, kinds
+    # The replica that answered is a Pod of the inference Deployment (its hostname).
+    assert events[0][1]["replica"].startswith("inference-"), events[0]
+
+
+def test_inference_pod_has_a_gpu_and_a_1gib_dev_shm(stack: str) -> None:
+    gpus = kubectl(
+        "exec", "-n", stack, "deploy/inference", "--", "printenv", "NVIDIA_VISIBLE_DEVICES"
+    )
+    assert re.fullmatch(r"GPU-[0-9a-f-]{36}\n", gpus), gpus
+    df = kubectl("exec", "-n", stack, "deploy/inference", "--", "df", "-k", "/dev/shm")
+    size_kib = int(df.splitlines()[1].split()[1])
+    assert size_kib == 1024 * 1024, df
+
+
+def test_model_cache_survives_the_pod(stack: str) -> None:
+    first = inference_info(stack)
+    assert first is not None
+    assert first["model_source"] in ("created", "loaded") and first["ready"], first
+    kubectl("delete", "pod", "-n", stack, "-l", "app=inference", "--wait=true", timeout=120)
+    kubectl("rollout", "status", "-n", stack, "deployment/inference", "--timeout=180s", timeout=200)
+
+    def new_pod_info() -> dict | None:
+        info = inference_info(stack, check=False)
+        return info if info and info["hostname"] != first["hostname"] and info["ready"] else None
+
+    second = wait_for("a new inference Pod serving", new_pod_info, timeout=120)
+    assert second["model_source"] == "loaded", second  # type: ignore[index]
+
+
+def test_each_claim_is_bound(stack: str) -> None:
+    claims = json.loads(kubectl("get", "pvc", "-n", stack, "-o", "json"))["items"]
+    phases = {c["metadata"]["name"]: c["status"]["phase"] for c in claims}
+    assert phases == {"model-cache": "Bound", "data-db-0": "Bound"}, phases

@@ -2,15 +2,16 @@
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: workshop test setup venv docs lab up down clean bench
+.PHONY: workshop test setup venv images docs lab up down clean bench
 
 ## workshop: install everything, bring the cluster up, open JupyterLab and the docs
-workshop: setup
+workshop: up
 	d2k workshop up
 
-## test: install what the tests need and run the whole suite
-test: setup
+## test: install what the tests need (packages, images, a running cluster) and run the whole suite
+test: up
 	pytest
 
 ## setup: Debian packages, Python environment, Docker Engine running
@@ -35,12 +36,18 @@ docs: venv
 lab: venv
 	d2k workshop up
 
-## up / down: start or stop the cluster and the workshop servers
-up: setup
-	d2k workshop up
+## images: build the app images locally (no registry), cached
+images: setup
+	d2k images build
+
+## up: images built, cluster running, images loaded into it; down: stop the cluster and servers
+up: images
+	d2k cluster up
+	d2k images load
 
 down:
 	-d2k workshop down
+	-d2k cluster down
 
 ## clean: stop everything and remove what the repository generated (caches stay)
 clean: down

@@ -128,3 +128,19 @@ def _run_d2k(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 def d2k():
     """Run the installed `d2k` command as a user would: d2k("doctor") -> CompletedProcess."""
     return _run_d2k
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The workshop cluster, brought up once per session (`d2k cluster up` is idempotent).
+
+    The backend is D2K_CLUSTER_BACKEND (default auto: kind where it works, else local).
+    """
+    from docker2k8s.cluster import ClusterError, get_backend
+
+    backend = get_backend(os.environ.get("D2K_CLUSTER_BACKEND", "auto"))
+    try:
+        backend.up()
+    except ClusterError as error:
+        pytest.fail(f"`d2k cluster up` failed: {error}")
+    return backend

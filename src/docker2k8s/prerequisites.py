@@ -84,6 +84,17 @@ def docker_engine() -> Finding:
     )
 
 
+def _compose() -> Finding:
+    """Compose v2 (`docker compose`) where installed, else the v1 `docker-compose` Debian ships."""
+    for argv in (["docker", "compose", "version"], ["docker-compose", "version", "--short"]):
+        if shutil.which(argv[0]) is None:
+            continue
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
+        if out.returncode == 0:
+            return Finding(True, f"{' '.join(argv[:-1])}: {out.stdout.strip().splitlines()[0]}")
+    return Finding(False, "neither `docker compose` nor `docker-compose` works")
+
+
 def _python() -> Finding:
     ok = sys.version_info >= (3, 11)
     return Finding(ok, f"{sys.version.split()[0]} at {sys.executable}")
@@ -182,6 +193,20 @@ PREREQUISITES: list[Prerequisite] = [
         "d2k setup   (or: systemctl start docker, or: dockerd &)",
         apt=("docker.io",),
     ),
+    Prerequisite(
+        "debootstrap (offline base image)",
+        WORKSHOP,
+        _any_file("/usr/sbin/debootstrap"),
+        "apt-get install debootstrap",
+        apt=("debootstrap",),
+    ),
+    Prerequisite(
+        "Docker Compose",
+        WORKSHOP,
+        _compose,
+        "apt-get install docker-compose",
+        apt=("docker-compose",),
+    ),
     Prerequisite("root (to run a cluster)", LOCAL, _root, "run as root, e.g. sudo make workshop"),
     Prerequisite("Go 1.24+", LOCAL, _go_toolchain, "install Go 1.24 or newer and put it on PATH"),
     Prerequisite(
@@ -215,12 +240,26 @@ PREREQUISITES: list[Prerequisite] = [
         "apt-get install conntrack",
         apt=("conntrack",),
     ),
+    Prerequisite(
+        "openssl (cluster certificates)",
+        LOCAL,
+        _command("openssl", "version"),
+        "apt-get install openssl",
+        apt=("openssl",),
+    ),
     Prerequisite("kind", KIND, _command("kind", "version"), "go install sigs.k8s.io/kind@v0.30.0"),
     Prerequisite(
         "Test packages",
         TESTS,
         _python_packages("dev"),
         "make venv   (or: pip install -e '.[dev]')",
+    ),
+    Prerequisite(
+        "MariaDB server",
+        TESTS,
+        _any_file("/usr/sbin/mariadbd"),
+        "apt-get install mariadb-server",
+        apt=("mariadb-server",),
     ),
     Prerequisite(
         "Chromium",

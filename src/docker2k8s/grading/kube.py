@@ -74,7 +74,7 @@ def list_objects(
     kind: str, namespace: str | None = None, selector: str | None = None
 ) -> list[dict[str, Any]]:
     found = _resource(kind).get(namespace=namespace, label_selector=selector)
-    return [item.to_dict() for item in found.to_dict()["items"]]
+    return found.to_dict()["items"]
 
 
 def field(obj: dict[str, Any], path: str) -> Any:

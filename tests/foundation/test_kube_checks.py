@@ -1,0 +1,66 @@
+"""The Kubernetes-aware conditions used by lab checks, against the real cluster."""
+
+import subprocess
+import uuid
+
+import pytest
+
+from docker2k8s.grading import kube
+
+pytestmark = pytest.mark.cluster
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello, namespace: NS}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec:
+      containers:
+        - name: hello
+          image: localhost/docker2k8s/pause:3.10  # the sandbox image: always in the cluster
+          imagePullPolicy: Never
+"""
+
+
+@pytest.fixture(scope="module")
+def namespace(cluster):
+    name = f"checks-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["kubectl", "create", "namespace", name], check=True, capture_output=True)
+    manifest = DEPLOYMENT.replace("NS", name)
+    subprocess.run(["kubectl", "apply", "-f", "-"], input=manifest, text=True, check=True)
+    yield name
+    subprocess.run(["kubectl", "delete", "namespace", name, "--wait=false"], check=True)
+
+
+def test_get_and_fields(namespace):
+    deployment = kube.get("Deployment", "hello", namespace)
+    assert kube.field(deployment, "spec.template.spec.containers[0].name") == "hello"
+    assert kube.has_field("Deployment", "hello", namespace, "spec.replicas", 2) == 2
+    with pytest.raises(AssertionError, match="spec.replicas is 2, expected 3"):
+        kube.has_field("Deployment", "hello", namespace, "spec.replicas", 3)
+    with pytest.raises(AssertionError, match="is not set"):
+        kube.field(deployment, "spec.template.spec.containers[1].name")
+
+
+def test_missing_object_names_itself(namespace):
+    with pytest.raises(AssertionError, match=f"no Service named 'nope' in namespace {namespace}"):
+        kube.get("Service", "nope", namespace)
+
+
+def test_unknown_kind_lists_the_known_ones():
+    with pytest.raises(ValueError, match="known: ConfigMap"):
+        kube.get("Deploymnet", "x", "default")
+
+
+def test_rollout_and_pods_ready(namespace):
+    kube.deployment_available("hello", namespace, replicas=2, timeout=120)
+    pods = kube.pods_ready(namespace, "app=hello", count=2, timeout=60)
+    kube.pod_ready(pods[0]["metadata"]["name"], namespace, timeout=10)
+    with pytest.raises(AssertionError, match="2 of 2 Pods matching 'app=hello' are Ready, expected 3"):
+        kube.pods_ready(namespace, "app=hello", count=3, timeout=2)
+    with pytest.raises(AssertionError, match="wants 2 replicas, expected 5"):
+        kube.deployment_available("hello", namespace, replicas=5, timeout=1)

@@ -54,11 +54,16 @@ def docker_engine() -> None:
         pytest.fail(f"Docker Engine is not running ({finding.detail}); fix: d2k setup")
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nobody listens on right now."""
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port():
+    """free_port() -> a TCP port on loopback that nobody listens on right now."""
+    return _free_port
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +85,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def site_url(built_site: Path) -> Iterator[str]:
     """The built site served on loopback, as a reader's browser would see it."""
     handler = partial(_QuietHandler, directory=str(built_site))
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", _free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

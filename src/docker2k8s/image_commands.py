@@ -92,7 +92,7 @@ def load(
         ),
     ] = None,
 ) -> None:
-    """Copy local Docker images into the cluster (kind: `kind load docker-image`; local: containerd).
+    """Copy local Docker images into the cluster (kind load docker-image, or containerd import).
 
     Nothing is pulled: the cluster runs exactly the images built here.
     """

@@ -40,7 +40,7 @@ def test_get_and_fields(namespace):
     deployment = kube.get("Deployment", "hello", namespace)
     assert kube.field(deployment, "spec.template.spec.containers[0].name") == "hello"
     assert kube.has_field("Deployment", "hello", namespace, "spec.replicas", 2) == 2
-    with pytest.raises(AssertionError, match="spec.replicas is 2, expected 3"):
+    with pytest.raises(AssertionError, match=r"spec\.replicas is 2, expected 3"):
         kube.has_field("Deployment", "hello", namespace, "spec.replicas", 3)
     with pytest.raises(AssertionError, match="is not set"):
         kube.field(deployment, "spec.template.spec.containers[1].name")
@@ -60,7 +60,9 @@ def test_rollout_and_pods_ready(namespace):
     kube.deployment_available("hello", namespace, replicas=2, timeout=120)
     pods = kube.pods_ready(namespace, "app=hello", count=2, timeout=60)
     kube.pod_ready(pods[0]["metadata"]["name"], namespace, timeout=10)
-    with pytest.raises(AssertionError, match="2 of 2 Pods matching 'app=hello' are Ready, expected 3"):
+    with pytest.raises(
+        AssertionError, match="2 of 2 Pods matching 'app=hello' are Ready, expected 3"
+    ):
         kube.pods_ready(namespace, "app=hello", count=3, timeout=2)
     with pytest.raises(AssertionError, match="wants 2 replicas, expected 5"):
         kube.deployment_available("hello", namespace, replicas=5, timeout=1)

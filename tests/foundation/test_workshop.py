@@ -4,15 +4,13 @@ import os
 import re
 import urllib.request
 
-from conftest import free_port
-
 
 def _get(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.read().decode()
 
 
-def test_up_serves_jupyterlab_and_docs_then_down_stops_them(d2k, tmp_path):
+def test_up_serves_jupyterlab_and_docs_then_down_stops_them(d2k, free_port, tmp_path):
     env = dict(os.environ, D2K_STATE_DIR=str(tmp_path / "state"))
     lab_port, docs_port = free_port(), free_port()
     up = d2k("workshop", "up", "--lab-port", str(lab_port), "--docs-port", str(docs_port), env=env)

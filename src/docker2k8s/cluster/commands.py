@@ -78,4 +78,3 @@ def status() -> None:
 def kubeconfig() -> None:
     """Print the path of a kubeconfig whose context `docker2k8s` is this cluster."""
     typer.echo(str(current_backend().kubeconfig()))
-

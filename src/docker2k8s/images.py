@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s import __version__
+from docker2k8s import __version__, apt_sources
 from docker2k8s.paths import REPO_ROOT, cache_dir
 
 APPS_DIR = REPO_ROOT / "apps"
 PREFIX = "docker2k8s"
 BASE_REF = f"{PREFIX}/base:bookworm"
 SUITE = "bookworm"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 HASH_LABEL = "org.docker2k8s.inputs"
 APP_NAMES = ("inference", "chat", "web", "db")
 ALL_NAMES = ("base", *APP_NAMES)
@@ -145,6 +144,22 @@ def context_hash(context: Path, *extra: str) -> str:
 
 
 # ---- the base image ---------------------------------------------------------------------------
+def _host_archive() -> str:
+    try:
+        return apt_sources.host_mirrors(SUITE).archive
+    except apt_sources.NoMirrorError as error:
+        raise ImageBuildError(str(error)) from None
+
+
+def security_mirror(archive: str) -> str:
+    """The security archive that goes with `archive`: the host's when it uses the same archive."""
+    try:
+        host = apt_sources.host_mirrors(SUITE)
+    except apt_sources.NoMirrorError:
+        return apt_sources.derived_security(archive)
+    return host.security if host.archive == archive else apt_sources.derived_security(archive)
+
+
 def base_inputs(mirror: str) -> str:
     text = repr(sorted(_BASE_FILES.items())) + repr(_BASE_TRIM) + SUITE + mirror
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -224,11 +239,7 @@ def _debootstrap_tarball(mirror: str, tarball: Path, step: Callable[[str], None]
                         shutil.rmtree(child)
                     else:
                         child.unlink()
-        security = (
-            mirror.replace("/debian", "/debian-security")
-            if mirror.endswith("/debian")
-            else "http://deb.debian.org/debian-security"
-        )
+        security = security_mirror(mirror)
         for rel, content in _BASE_FILES.items():
             path = rootfs / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -332,7 +343,7 @@ def build_images(
     specs = image_specs(names)
     if base and base != BASE_REF:
         specs = [s for s in specs if s.name != "base"]
-    mirror = mirror or os.environ.get("D2K_DEBIAN_MIRROR", DEFAULT_MIRROR)
+    mirror = mirror or os.environ.get("D2K_DEBIAN_MIRROR") or _host_archive()
     logs = cache_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     results = []

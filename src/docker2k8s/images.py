@@ -101,7 +101,7 @@ def image_refs(names: Iterable[str] | None = None) -> list[str]:
 
 def built_images(names: Iterable[str] | None = None) -> list[str]:
     """The tags from image_refs() that exist in the local Docker Engine now."""
-    return [ref for ref in image_refs(names) if _image_id(ref) is not None]
+    return [ref for ref in image_refs(names) if image_id(ref) is not None]
 
 
 # ---- docker helpers ---------------------------------------------------------------------------
@@ -109,7 +109,8 @@ def _docker(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, **kw)
 
 
-def _image_id(ref: str) -> str | None:
+def image_id(ref: str) -> str | None:
+    """The local Docker image ID of `ref`, or None when Docker Engine has no such image."""
     r = _docker("image", "inspect", "--format", "{{.Id}}", ref)
     return r.stdout.strip() if r.returncode == 0 else None
 
@@ -269,7 +270,7 @@ def build_app(
 ) -> bool:
     """`docker build` one app; skipped when its files and base image are unchanged."""
     assert spec.context is not None
-    base_id = _image_id(base)
+    base_id = image_id(base)
     if base_id is None:
         raise ImageBuildError(
             f"base image {base} is not in the local Docker Engine; build it first with "
@@ -277,10 +278,10 @@ def build_app(
         )
     key = context_hash(spec.context, base, base_id)
     if not force and _image_label(spec.ref, HASH_LABEL) == key:
-        if _image_id(spec.latest) != _image_id(spec.ref):
+        if image_id(spec.latest) != image_id(spec.ref):
             _docker("tag", spec.ref, spec.latest)
         return False
-    previous = _image_id(spec.ref)
+    previous = image_id(spec.ref)
     cmd = [
         "docker",
         "build",
@@ -313,7 +314,7 @@ def build_app(
             f"docker build of {spec.ref} failed; the last lines of {log}:\n"
             + "".join(log.read_text().splitlines(keepends=True)[-15:])
         )
-    if previous and previous != _image_id(spec.ref):
+    if previous and previous != image_id(spec.ref):
         _docker("rmi", previous)  # the superseded build; kept while a container still uses it
     return True
 

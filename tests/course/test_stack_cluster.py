@@ -67,7 +67,7 @@ def wait_for(what: str, probe: Callable[[], object], timeout: float) -> object:
 
 
 @pytest.fixture(scope="module")
-def cluster(d2k) -> None:
+def stack_cluster(d2k) -> None:
     """The cluster answers, advertises GPUs, and has the app images."""
     probe = subprocess.run(
         ["kubectl", "--context", CONTEXT, "get", "nodes", "-o", "json"],
@@ -99,7 +99,7 @@ def cluster(d2k) -> None:
 
 
 @pytest.fixture(scope="module")
-def namespace(cluster: None) -> Iterator[str]:
+def namespace(stack_cluster: None) -> Iterator[str]:
     name = f"d2k-course-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", name)
     yield name

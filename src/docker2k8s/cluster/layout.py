@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker2k8s.paths import REPO_ROOT
+
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 COREDNS_VERSION = "v1.12.1"
@@ -33,7 +35,7 @@ def repo_cluster_dir() -> Path:
     override = os.environ.get("D2K_CLUSTER_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "cluster"
+    return REPO_ROOT / "cluster"
 
 
 @dataclass(frozen=True)

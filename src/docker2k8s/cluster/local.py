@@ -29,6 +29,8 @@ from string import Template
 
 from rich.console import Console
 
+from docker2k8s.images import image_id
+
 from . import gobuild, kubeconfig, network, node_images, pki
 from .backend import ComponentHealth
 from .dnsprobe import query_a
@@ -560,13 +562,13 @@ class LocalBackend:
                 ref = build_plugin_image(log_path=self.layout.logs / "build-gpu-plugin.log")
             except ImageBuildError as error:
                 raise ClusterError(f"The GPU device plugin image: {error}") from None
-        image_id = node_images.docker_image_id(ref)
+        built = image_id(ref) or ""  # build_plugin_image just made it
         stamp = self.layout.state / "gpu-plugin.image-id"
-        if stamp.exists() and stamp.read_text() == image_id:
+        if stamp.exists() and stamp.read_text() == built:
             return
         with console.status(f"importing {ref} into containerd"):
             node_images.import_into_containerd(ref, self.layout.containerd_socket)
-        stamp.write_text(image_id)
+        stamp.write_text(built)
         console.print(f"imported {ref}")
 
     def _apply_addons(self, console: Console) -> None:
@@ -689,7 +691,7 @@ class LocalBackend:
         if _pid_alive(self.layout.pids / "containerd.pid") is None:
             raise ClusterError("The local cluster is not running; start it with `d2k cluster up`.")
         node_images.require_docker()
-        if not node_images.docker_has(name):
+        if image_id(name) is None:
             raise ClusterError(
                 f"No local Docker image named {name!r}; build it first (`docker build -t {name} .`)"
             )

@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker2k8s.images import image_id
+
 from .errors import ClusterError
 from .layout import COREDNS_VERSION, METRICS_SERVER_VERSION, PAUSE_IMAGE, repo_cluster_dir
 
@@ -66,19 +68,6 @@ def containerd_images(socket: Path) -> set[str]:
     return set(done.stdout.split())
 
 
-def docker_has(ref: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0
-
-
-def docker_image_id(ref: str) -> str:
-    done = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise ClusterError(f"No local Docker image named {ref!r}: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
 def docker_build(image: NodeImage, binary: Path) -> None:
     """`docker build` a scratch image from cluster/images/<name>/Dockerfile and the binary."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +111,7 @@ def ensure_node_images(binaries: dict[str, Path], socket: Path) -> list[str]:
         if image.ref in present:
             continue
         require_docker()  # only when an image is missing: a built cluster starts without it
-        if not docker_has(image.ref):
+        if image_id(image.ref) is None:
             docker_build(image, binaries[image.binary])
         import_into_containerd(image.ref, socket)
         imported.append(image.ref)

@@ -13,11 +13,12 @@ import tempfile
 from pathlib import Path
 
 from docker2k8s import __version__
+from docker2k8s.images import image_id
+from docker2k8s.paths import REPO_ROOT
 
 IMAGE_REPOSITORY = "docker2k8s/gpu-plugin"
 DEFAULT_BASE = "docker2k8s/base:bookworm"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/docker2k8s: the build context
-REPO_ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO_ROOT / "cluster" / "addons" / "gpu" / "Dockerfile"
 MANIFEST = REPO_ROOT / "cluster" / "addons" / "gpu" / "daemonset.yaml"
 
@@ -28,11 +29,6 @@ class ImageBuildError(RuntimeError):
 
 def image_name() -> str:
     return f"{IMAGE_REPOSITORY}:{__version__}"
-
-
-def _image_exists(name: str) -> bool:
-    found = subprocess.run(["docker", "image", "inspect", name], capture_output=True, check=False)
-    return found.returncode == 0
 
 
 def _build_workshop_base() -> None:
@@ -56,7 +52,7 @@ def build_plugin_image(base: str | None = None, log_path: Path | None = None) ->
     if not DOCKERFILE.exists():
         raise ImageBuildError(f"{DOCKERFILE} is missing: run from a checkout of the repository.")
     try:
-        base_present = _image_exists(base)
+        base_present = image_id(base) is not None
     except FileNotFoundError:
         raise ImageBuildError(
             "the docker CLI is not installed. Fix: apt-get install docker.io"

@@ -13,15 +13,12 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -139,42 +136,19 @@ def parse_mem(text: str) -> float:
     return float(value)
 
 
-def compose_base(tmp: Path, project: str) -> list[str]:
-    r = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    if r.returncode == 0:
-        return [
-            "docker",
-            "compose",
-            "-p",
-            project,
-            "-f",
-            str(APPS / "compose.yaml"),
-            "-f",
-            str(APPS / "compose.cpu.yaml"),
-        ]
-    spec = yaml.safe_load((APPS / "compose.yaml").read_text())
-    del spec["services"]["inference"]["deploy"]["resources"]["reservations"]["devices"]
-    (tmp / "compose.yaml").write_text(yaml.safe_dump(spec))
-    return [
-        shutil.which("docker-compose") or "docker-compose",
-        "-p",
-        project,
-        "-f",
-        str(tmp / "compose.yaml"),
-        "--project-directory",
-        str(APPS),
-    ]
+def compose_base(project: str) -> list[str]:
+    files = ["-f", str(APPS / "compose.yaml"), "-f", str(APPS / "compose.cpu.yaml")]
+    return ["docker", "compose", "-p", project, *files]
 
 
 def bench_memory(runs: int) -> Table:
     subprocess.run([str(APPS / "secrets" / "create.sh")], check=True, capture_output=True)
-    tmp = Path(tempfile.mkdtemp())
-    base = compose_base(tmp, f"d2kbench{os.getpid()}")
+    base = compose_base(f"d2kbench{os.getpid()}")
     env = os.environ | {"WEB_PORT": "0"}
     samples: dict[str, list[float]] = {}
     try:
         subprocess.run(
-            [*base, "up", "-d", "--wait"] if "compose" in base[1:2] else [*base, "up", "-d"],
+            [*base, "up", "-d", "--wait"],
             check=True,
             capture_output=True,
             env=env,

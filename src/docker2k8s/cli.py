@@ -84,7 +84,7 @@ def setup(
         typer.Option("--for", help=f"What to prepare: {', '.join(NEEDED_FOR)} (default: all)."),
     ] = None,
 ) -> None:
-    """Install the Debian packages the workshop needs and start Docker Engine (run as root)."""
+    """Install the Debian packages the workshop needs, start Docker Engine, build Compose v2."""
     wanted = set(for_ or NEEDED_FOR)
     packages = {pkg for p in prerequisites.PREREQUISITES if p.needed_for in wanted for pkg in p.apt}
     missing = prerequisites.missing_apt_packages(packages)
@@ -98,13 +98,17 @@ def setup(
         with console.status(f"apt-get install {' '.join(missing)}"):
             prerequisites.install_apt_packages(missing)
         console.print(f"installed {' '.join(missing)}")
-    if not prerequisites.docker_engine().ok:
-        if os.geteuid() != 0:
-            errors.print("[red]Docker Engine is not running.[/] Fix: sudo systemctl start docker")
-            raise typer.Exit(1)
-        with console.status("starting Docker Engine"):
-            log = prerequisites.start_docker_engine()
-        console.print(f"Docker Engine started (log: {log})")
+    for prerequisite in prerequisites.PREREQUISITES:
+        if prerequisite.needed_for not in wanted or prerequisite.repair is None:
+            continue
+        if prerequisite.check().ok:
+            continue
+        console.print(f"setting up {prerequisite.name}")
+        try:
+            console.print(prerequisite.repair())
+        except Exception as error:  # ClusterError, RuntimeError, OSError: each says its fix
+            errors.print(f"[red]{prerequisite.name}:[/] {error}")
+            raise typer.Exit(1) from None
     console.print("[green]setup done[/]")
 
 

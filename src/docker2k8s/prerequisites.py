@@ -1,7 +1,8 @@
 """What the workshop needs on a machine, how to tell whether it is there, and how to fix it.
 
 One list serves two commands: `d2k doctor` reports it, `d2k setup` repairs what it can (installs
-Debian packages, starts Docker Engine). Each prerequisite names the exact fix a person would type.
+Debian packages, starts Docker Engine, builds Compose v2). Each prerequisite names the exact fix a
+person would type.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docker2k8s import processes
+from docker2k8s import compose_plugin, processes
+from docker2k8s.cluster.layout import COMPOSE_VERSION
 from docker2k8s.paths import cache_dir
 
 # Who needs a prerequisite: everyone, the air-gapped `local` cluster, the `kind` cluster, or tests.
@@ -37,6 +39,8 @@ class Prerequisite:
     probe: Callable[[], Finding]
     fix: str
     apt: tuple[str, ...] = field(default=())
+    # What `d2k setup` runs, after installing `apt`, when the check still fails; returns a report.
+    repair: Callable[[], str] | None = None
 
     def check(self) -> Finding:
         try:
@@ -85,14 +89,14 @@ def docker_engine() -> Finding:
 
 
 def _compose() -> Finding:
-    """Compose v2 (`docker compose`) where installed, else the v1 `docker-compose` Debian ships."""
-    for argv in (["docker", "compose", "version"], ["docker-compose", "version", "--short"]):
-        if shutil.which(argv[0]) is None:
-            continue
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-        if out.returncode == 0:
-            return Finding(True, f"{' '.join(argv[:-1])}: {out.stdout.strip().splitlines()[0]}")
-    return Finding(False, "neither `docker compose` nor `docker-compose` works")
+    version = compose_plugin.compose_version()
+    if version is None:
+        return Finding(False, "`docker compose` (v2) does not work")
+    return Finding(True, f"docker compose {version}")
+
+
+def _install_compose() -> str:
+    return f"built Docker Compose {COMPOSE_VERSION}: {compose_plugin.install_compose_plugin()}"
 
 
 def _python() -> Finding:
@@ -192,6 +196,7 @@ PREREQUISITES: list[Prerequisite] = [
         docker_engine,
         "d2k setup   (or: systemctl start docker, or: dockerd &)",
         apt=("docker.io",),
+        repair=lambda: f"Docker Engine started (log: {start_docker_engine()})",
     ),
     Prerequisite(
         "debootstrap (offline base image)",
@@ -201,11 +206,11 @@ PREREQUISITES: list[Prerequisite] = [
         apt=("debootstrap",),
     ),
     Prerequisite(
-        "Docker Compose",
+        "Docker Compose v2",
         WORKSHOP,
         _compose,
-        "apt-get install docker-compose",
-        apt=("docker-compose",),
+        "d2k setup   (builds it from source with Go 1.24+; or install Docker's compose plugin)",
+        repair=_install_compose,
     ),
     Prerequisite("root (to run a cluster)", LOCAL, _root, "run as root, e.g. sudo make workshop"),
     Prerequisite("Go 1.24+", LOCAL, _go_toolchain, "install Go 1.24 or newer and put it on PATH"),
@@ -306,6 +311,8 @@ def start_docker_engine(timeout: float = 60) -> Path:
 
     Machines without systemd (containers, CI) have nobody else to start it.
     """
+    if os.geteuid() != 0:
+        raise RuntimeError("Docker Engine is not running. Fix: sudo systemctl start docker")
     processes.start("dockerd", ["dockerd"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

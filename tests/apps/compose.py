@@ -1,48 +1,26 @@
-"""Run apps/compose.yaml with whichever Compose this machine has.
-
-Compose v2 (`docker compose`) takes the documented CPU override, compose.cpu.yaml. Compose v1
-(Debian's docker-compose 1.29) merges device lists and cannot drop the GPU reservation, so
-for v1 the test writes a copy of compose.yaml without it (what the override means).
-"""
+"""Run apps/compose.yaml on a machine without GPUs: Compose v2 with the documented CPU override,
+compose.cpu.yaml (`d2k setup` builds Compose v2 where it is missing)."""
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-import yaml
+
+from docker2k8s.compose_plugin import compose_version
 
 from .procs import APPS, free_port
 
-
-def compose_command() -> tuple[list[str], int]:
-    """(command prefix, major version) of the available Compose; prefers v2."""
-    if shutil.which("docker"):
-        r = subprocess.run(
-            ["docker", "compose", "version", "--short"], capture_output=True, text=True
-        )
-        if r.returncode == 0:
-            return ["docker", "compose"], 2
-    if shutil.which("docker-compose"):
-        return ["docker-compose"], 1
-    raise RuntimeError(
-        "no Docker Compose found: install the Compose v2 plugin or Debian's "
-        "docker-compose (apt-get install docker-compose)"
-    )
+CPU_FILES = ["-f", str(APPS / "compose.yaml"), "-f", str(APPS / "compose.cpu.yaml")]
 
 
-def cpu_files(tmp: Path, version: int) -> list[str]:
-    if version >= 2:
-        return ["-f", str(APPS / "compose.yaml"), "-f", str(APPS / "compose.cpu.yaml")]
-    spec = yaml.safe_load((APPS / "compose.yaml").read_text())
-    del spec["services"]["inference"]["deploy"]["resources"]["reservations"]["devices"]
-    variant = tmp / "compose.cpu-v1.yaml"
-    variant.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return ["-f", str(variant), "--project-directory", str(APPS)]
+def compose_command() -> list[str]:
+    if compose_version() is None:
+        raise RuntimeError("`docker compose` (v2) does not work; fix: d2k setup")
+    return ["docker", "compose"]
 
 
 @dataclass
@@ -103,15 +81,12 @@ class Stack:
         raise TimeoutError(f"the stack did not answer at {self.web_url} ({last})\n{self.logs()}")
 
 
-def start_stack(tmp: Path, project: str) -> Stack:
-    import os
-
+def start_stack(project: str) -> Stack:
     subprocess.run([str(APPS / "secrets" / "create.sh")], check=True, capture_output=True)
-    cmd, version = compose_command()
     port = free_port()
     env = os.environ | {"WEB_PORT": str(port)}
     stack = Stack(
-        project, [*cmd, "-p", project, *cpu_files(tmp, version)], f"http://127.0.0.1:{port}", env
+        project, [*compose_command(), "-p", project, *CPU_FILES], f"http://127.0.0.1:{port}", env
     )
     try:
         stack.run("up", "-d")

@@ -21,9 +21,9 @@ def app_images() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def compose_stack(app_images, tmp_path_factory):
+def compose_stack(app_images):
     project = f"d2ktest{os.getpid()}"
-    stack = start_stack(tmp_path_factory.mktemp("compose"), project)
+    stack = start_stack(project)
     try:
         yield stack
     finally:

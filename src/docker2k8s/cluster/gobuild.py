@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .errors import ClusterError
 from .layout import (
+    COMPOSE_VERSION,
     COREDNS_VERSION,
     ETCD_VERSION,
     KUBERNETES_VERSION,
@@ -120,6 +121,16 @@ PROVISIONER = GoProgram(
 )
 
 ALL_PROGRAMS = (KUBERNETES, ETCD, PAUSE, COREDNS, METRICS_SERVER, PROVISIONER)
+
+# Not part of the cluster: `d2k setup` builds it where `docker compose` is missing (see compose.py).
+COMPOSE = GoProgram(
+    name="compose",
+    version=COMPOSE_VERSION,
+    module="go/compose",
+    packages=("github.com/docker/compose/v2/cmd",),
+    binaries=("docker-compose",),
+    ldflags=(f"-X github.com/docker/compose/v2/internal.Version={COMPOSE_VERSION}",),
+)
 
 
 def find_go() -> Path:

@@ -12,6 +12,7 @@ KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 COREDNS_VERSION = "v1.12.1"
 METRICS_SERVER_VERSION = "v0.8.0"
+COMPOSE_VERSION = "v2.40.3"  # built by `d2k setup` where `docker compose` is missing
 
 CONTEXT_NAME = "docker2k8s"
 NODE_NAME = "docker2k8s-node"

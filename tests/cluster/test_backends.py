@@ -12,7 +12,12 @@ import pytest
 import yaml
 
 from docker2k8s.cluster import ClusterBackend, get_backend, gobuild, layout
-from docker2k8s.cluster.kind import KindBackend, config_path, kind_usable
+from docker2k8s.cluster.kind import (
+    KindBackend,
+    config_path,
+    kind_metrics_server_manifest,
+    kind_usable,
+)
 from docker2k8s.cluster.node_images import NODE_IMAGES
 
 ADDONS = layout.repo_cluster_dir() / "addons"
@@ -55,6 +60,20 @@ def test_addon_manifests_use_the_locally_built_images() -> None:
                     used.add(container["image"])
     assert used <= refs, f"add-ons name images d2k does not build: {used - refs}"
     assert {r for r in refs if "pause" not in r} <= used
+
+
+@pytest.mark.cluster
+def test_kind_metrics_server_add_on_is_accepted_by_the_api_server(kubectl, tmp_path) -> None:
+    """kind cannot run here; the manifest d2k applies there goes through a real API server."""
+    text = kind_metrics_server_manifest()
+    (deployment,) = [d for d in yaml.safe_load_all(text) if d["kind"] == "Deployment"]
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--kubelet-insecure-tls" in args
+    assert not [a for a in args if a.startswith("--kubelet-certificate-authority")], args
+    manifest = tmp_path / "metrics-server.yaml"
+    manifest.write_text(text)
+    done = kubectl("apply", "--dry-run=server", "-f", str(manifest))
+    assert "deployment.apps/metrics-server" in done.stdout
 
 
 def test_coredns_service_ip_is_the_kubelet_cluster_dns() -> None:

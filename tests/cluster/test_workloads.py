@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 import pytest
 from cluster_workload import apply_manifest, wait_for
 from kubernetes import client
+
+from docker2k8s.cluster.layout import Layout
 
 pytestmark = pytest.mark.cluster
 
@@ -78,6 +81,11 @@ def test_claim_binds_dynamically_and_data_survives_the_pod(
     kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
     read = kubectl("-n", namespace, "exec", "writer", "--", "/echo", "read", "/data/note")
     assert read.stdout == "kept"
+    # The volume is a directory on the node, under the state directory d2k was configured with.
+    volume = core.read_persistent_volume(claim.spec.volume_name)
+    on_node = Path(volume.spec.host_path.path)
+    assert on_node.parent == Layout.default().volumes, on_node
+    assert (on_node / "note").read_text() == "kept"
 
 
 def test_apply_to_ready_of_a_small_pod(kubectl, namespace: str, echo_image: str) -> None:

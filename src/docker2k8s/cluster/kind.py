@@ -10,11 +10,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import yaml
 from rich.console import Console
+
+from docker2k8s.images import image_id
 
 from .backend import ComponentHealth
 from .errors import ClusterError
-from .layout import CONTEXT_NAME, KUBERNETES_VERSION, repo_cluster_dir
+from .gobuild import METRICS_SERVER, build
+from .layout import CONTEXT_NAME, KUBERNETES_VERSION, Layout, repo_cluster_dir
+from .node_images import NODE_IMAGES, docker_build
 
 CLUSTER_NAME = "docker2k8s"
 # kind names its kubectl context kind-<name>; d2k renames it to CONTEXT_NAME.
@@ -75,6 +80,7 @@ class KindBackend:
                 raise ClusterError(f"kind create cluster failed: {done.stderr.strip()[-2000:]}")
         self._rename_context()
         self._add_gpu_plugin(console)
+        self._add_metrics_server(console)
         console.print(f"[green]kind cluster ready[/]: kubectl context [bold]{CONTEXT_NAME}[/]")
 
     def _add_gpu_plugin(self, console: Console) -> None:
@@ -86,13 +92,17 @@ class KindBackend:
                 self.load_image(build_plugin_image())
             except ImageBuildError as error:
                 raise ClusterError(f"The GPU device plugin image: {error}") from None
-            done = subprocess.run(
-                ["kubectl", "--context", CONTEXT_NAME, "apply", "-f", str(MANIFEST)],
-                capture_output=True,
-                text=True,
-            )
-        if done.returncode != 0:
-            raise ClusterError(f"Applying {MANIFEST} failed: {done.stderr.strip()}")
+            _apply(MANIFEST.read_text(), str(MANIFEST))
+
+    def _add_metrics_server(self, console: Console) -> None:
+        """kind comes without metrics-server: run the local backend's, built from source here."""
+        image = next(i for i in NODE_IMAGES if i.name == "metrics-server")
+        if image_id(image.ref) is None:
+            binary = build(METRICS_SERVER, Layout.default(), console) / image.binary
+            docker_build(image, binary)
+        with console.status("kind: metrics-server"):
+            self.load_image(image.ref)
+            _apply(kind_metrics_server_manifest(), "the metrics-server add-on")
 
     def _rename_context(self) -> None:
         contexts = subprocess.run(
@@ -124,3 +134,29 @@ class KindBackend:
 
     def kubeconfig(self) -> Path:
         return Path.home() / ".kube" / "config"
+
+
+def kind_metrics_server_manifest() -> str:
+    """The metrics-server add-on for kind: kind's kubelets serve self-signed certificates, which
+    no CA can verify, so metrics-server skips that check there (as kind's own docs advise)."""
+    path = repo_cluster_dir() / "addons" / "metrics-server" / "metrics-server.yaml"
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            container["args"] = [
+                "--kubelet-insecure-tls" if a.startswith("--kubelet-certificate-authority") else a
+                for a in container["args"]
+            ]
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def _apply(manifest: str, what: str) -> None:
+    done = subprocess.run(
+        ["kubectl", "--context", CONTEXT_NAME, "apply", "-f", "-"],
+        input=manifest,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise ClusterError(f"Applying {what} failed: {done.stderr.strip()}")

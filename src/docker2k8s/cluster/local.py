@@ -436,11 +436,14 @@ class LocalBackend:
         self._supervisor_pidfile.unlink(missing_ok=True)
 
     # ---- kubectl -----------------------------------------------------------------------
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [str(self.kubectl_path()), f"--kubeconfig={self.layout.admin_kubeconfig}", *args],
             capture_output=True,
             text=True,
+            input=stdin,
         )
         if check and done.returncode != 0:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
@@ -573,11 +576,13 @@ class LocalBackend:
 
     def _apply_addons(self, console: Console) -> None:
         root = repo_cluster_dir() / "addons"
+        values = {"volumes": str(self.layout.volumes)}  # moves with D2K_STATE_DIR
         for addon in ADDONS:
-            path = root / addon
-            if not any(path.glob("*.yaml")):
+            manifests = sorted((root / addon).glob("*.yaml"))
+            if not manifests:
                 continue
-            self.kubectl("apply", "-f", str(path))
+            docs = [Template(m.read_text()).substitute(values) for m in manifests]
+            self.kubectl("apply", "-f", "-", stdin="\n---\n".join(docs))
             console.print(f"[green]✓[/] add-on {addon} applied")
 
     def _link_kubectl(self) -> None:

@@ -4,7 +4,6 @@ Compose stack: send, watch tokens stream, reload, history is there, HTML shows a
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -41,17 +40,26 @@ def page():
 def test_send_stream_reload_history(compose_stack, page):
     page.goto(compose_stack.web_url)
     page.wait_for_function("document.getElementById('status').textContent === 'connected'")
+    # Record the reply's length at every DOM change, in the page itself: sampling from here
+    # would miss steps whenever this machine is busy.
+    page.evaluate(
+        """() => {
+        window.replyLengths = [];
+        new MutationObserver(() => {
+            const reply = [...document.querySelectorAll('.message.assistant .text')].pop();
+            if (reply) window.replyLengths.push(reply.textContent.length);
+        }).observe(document.body, {childList: true, subtree: true, characterData: true});
+    }"""
+    )
     page.fill("#input", "What is a service?")
     page.click("#send")
     reply = page.locator(".message.assistant").last
-    # Sample the reply while it streams: it must grow in several steps, not appear at once.
-    lengths = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        lengths.append(len(reply.locator(".text").text_content() or ""))
-        if "streaming" not in (reply.get_attribute("class") or "") and lengths[-1] > 0:
-            break
-        time.sleep(0.03)
+    page.wait_for_function(
+        "() => { const r = [...document.querySelectorAll('.message.assistant')].pop();"
+        " return r && !r.classList.contains('streaming') && r.textContent.length > 0; }",
+        timeout=30_000,
+    )
+    lengths = page.evaluate("window.replyLengths")
     growth = sorted(set(lengths))
     assert len(growth) >= 4, f"the reply did not stream token by token: {lengths}"
     answer = reply.locator(".text").text_content()

@@ -1,0 +1,70 @@
+"""Execution time of each solution notebook, and of part 1 as a whole (target 8 minutes).
+
+    python bench/labs/bench_labs.py [--runs N] [NOTEBOOK ...]
+
+Each run is `d2k grade solutions/NN-*.ipynb`: a fresh kernel, every cell, against the running
+cluster, as a learner's "Run all" would. Needs `make up` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[2]
+PART_1_TARGET_S = 8 * 60
+D2K = Path(sys.executable).with_name("d2k")
+
+
+def grade(notebook: Path) -> tuple[float, str]:
+    """(seconds, "passed/total") of one graded run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        start = time.perf_counter()
+        subprocess.run(
+            [str(D2K), "grade", str(notebook), "--json", str(report)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        seconds = time.perf_counter() - start
+        result = json.loads(report.read_text())
+    return seconds, f"{result['passed']}/{result['total']}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: solutions/0[0-7]-*")
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    notebooks = args.notebooks or sorted((REPO / "solutions").glob("0[0-7]-*.ipynb"))
+    if missing := [str(n) for n in notebooks if not n.exists()]:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    table = Table(title=f"solution notebooks, d2k grade (median of {args.runs} runs)")
+    for column in ("notebook", "median s", "min s", "max s", "checks passed"):
+        table.add_column(column)
+    total = 0.0
+    for notebook in notebooks:
+        runs = [grade(notebook) for _ in range(args.runs)]
+        times = [seconds for seconds, _ in runs]
+        total += statistics.median(times)
+        row = (f"{statistics.median(times):.1f}", f"{min(times):.1f}", f"{max(times):.1f}")
+        table.add_row(notebook.stem, *row, runs[-1][1])
+    verdict = "ok" if total <= PART_1_TARGET_S else "over target"
+    table.add_row(
+        "[bold]total", f"[bold]{total:.1f}", "", "", f"target {PART_1_TARGET_S} s: {verdict}"
+    )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

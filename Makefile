@@ -14,7 +14,7 @@ workshop: up
 test: up
 	pytest
 
-## setup: Debian packages, Python environment, Docker Engine running
+## setup: Debian packages, Python environment, Docker Engine running, Compose v2
 setup: venv
 	d2k setup
 

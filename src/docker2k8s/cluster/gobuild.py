@@ -122,7 +122,8 @@ PROVISIONER = GoProgram(
 
 ALL_PROGRAMS = (KUBERNETES, ETCD, PAUSE, COREDNS, METRICS_SERVER, PROVISIONER)
 
-# Not part of the cluster: `d2k setup` builds it where `docker compose` is missing (see compose.py).
+# Not part of the cluster: `d2k setup` builds it where `docker compose` is missing
+# (compose_plugin.py).
 COMPOSE = GoProgram(
     name="compose",
     version=COMPOSE_VERSION,

@@ -76,6 +76,15 @@ def test_kind_metrics_server_add_on_is_accepted_by_the_api_server(kubectl, tmp_p
     assert "deployment.apps/metrics-server" in done.stdout
 
 
+def test_cluster_state_moves_with_its_own_variable(monkeypatch, tmp_path: Path) -> None:
+    # Moving the workshop servers' state must not make a running cluster seem to vanish.
+    monkeypatch.setenv("D2K_STATE_DIR", str(tmp_path / "workshop"))
+    assert layout.Layout.default().state == Path("/var/lib/docker2k8s")
+    monkeypatch.setenv("D2K_CLUSTER_STATE_DIR", str(tmp_path / "cluster"))
+    moved = layout.Layout.default()
+    assert moved.state == tmp_path / "cluster" and moved.volumes == tmp_path / "cluster/volumes"
+
+
 def test_coredns_service_ip_is_the_kubelet_cluster_dns() -> None:
     docs = yaml.safe_load_all((ADDONS / "coredns" / "coredns.yaml").read_text())
     (service,) = [d for d in docs if d["kind"] == "Service"]

@@ -49,8 +49,10 @@ class Layout:
 
     @classmethod
     def default(cls) -> Layout:
-        state = Path(os.environ.get("D2K_STATE_DIR", "/var/lib/docker2k8s"))
-        run = Path(os.environ.get("D2K_RUN_DIR", "/run/docker2k8s"))
+        # Not D2K_STATE_DIR: that one moves the workshop servers' pid files (paths.state_dir),
+        # and a cluster must not seem to vanish when a reader moves those.
+        state = Path(os.environ.get("D2K_CLUSTER_STATE_DIR", "/var/lib/docker2k8s"))
+        run = Path(os.environ.get("D2K_CLUSTER_RUN_DIR", "/run/docker2k8s"))
         cache = Path(os.environ.get("D2K_CACHE_DIR", Path.home() / ".cache" / "docker2k8s"))
         return cls(state=state, run=run, cache=cache)
 

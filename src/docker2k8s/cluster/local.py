@@ -576,7 +576,7 @@ class LocalBackend:
 
     def _apply_addons(self, console: Console) -> None:
         root = repo_cluster_dir() / "addons"
-        values = {"volumes": str(self.layout.volumes)}  # moves with D2K_STATE_DIR
+        values = {"volumes": str(self.layout.volumes)}  # moves with D2K_CLUSTER_STATE_DIR
         for addon in ADDONS:
             manifests = sorted((root / addon).glob("*.yaml"))
             if not manifests:

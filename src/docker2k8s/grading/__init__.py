@@ -11,6 +11,6 @@ prints ``PASS the inference Pod is Ready`` or
 ``FAIL the inference Pod is Ready: <hint>; <what was seen>``, and records it for ``d2k grade``.
 """
 
-from docker2k8s.grading.checks import CheckFailed, Result, check, results
+from docker2k8s.grading.checks import CheckFailed, Result, check
 
-__all__ = ["CheckFailed", "Result", "check", "results"]
+__all__ = ["CheckFailed", "Result", "check"]

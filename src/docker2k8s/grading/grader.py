@@ -19,7 +19,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from docker2k8s.grading.checks import RESULTS_FILE_ENV, Result
+from docker2k8s.grading.checks import RESULTS_FILE_ENV, STRICT_ENV, Result
 from docker2k8s.paths import tool_path
 
 
@@ -97,7 +97,7 @@ def grade(path: Path, cell_timeout: int = 600) -> Report:
         results_file = Path(tmp) / "results.jsonl"
         results_file.touch()
         env = dict(os.environ, PATH=tool_path(), **{RESULTS_FILE_ENV: str(results_file)})
-        env.pop("D2K_STRICT_CHECKS", None)  # grading scores failures, it does not stop at them
+        env.pop(STRICT_ENV, None)  # grading scores failures, it does not stop at them
         notebook_client = NotebookClient(
             nb,
             timeout=cell_timeout,

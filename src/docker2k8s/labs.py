@@ -111,7 +111,8 @@ def build_labs(solutions: Path = SOLUTIONS_DIR, labs: Path = LABS_DIR) -> list[P
     """Write labs/ from solutions/ and clear outputs stored in solutions/; return what changed."""
     written = []
     labs.mkdir(parents=True, exist_ok=True)
-    for planned in planned_labs(solutions, labs):
+    planned_files = planned_labs(solutions, labs)
+    for planned in planned_files:
         solution = nbformat.read(planned.solution, as_version=4)
         if has_outputs(solution):
             planned.solution.write_text(render(clear_outputs(solution)), encoding="utf-8")
@@ -119,7 +120,7 @@ def build_labs(solutions: Path = SOLUTIONS_DIR, labs: Path = LABS_DIR) -> list[P
         if not planned.lab.exists() or planned.lab.read_text(encoding="utf-8") != planned.text:
             planned.lab.write_text(planned.text, encoding="utf-8")
             written.append(planned.lab)
-    expected = {p.lab.name for p in planned_labs(solutions, labs)}
+    expected = {p.lab.name for p in planned_files}
     for extra in labs.glob("*.ipynb"):
         if extra.name not in expected:
             extra.unlink()

@@ -24,9 +24,9 @@ class Endpoint:
     log: Path
 
 
-def build_docs(site_dir: Path = SITE_DIR, strict: bool = True) -> None:
-    argv = [sys.executable, "-m", "mkdocs", "build", "-q", "-d", str(site_dir)]
-    subprocess.run([*argv, "--strict"] if strict else argv, cwd=REPO_ROOT, check=True)
+def build_docs() -> None:
+    argv = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(SITE_DIR)]
+    subprocess.run(argv, cwd=REPO_ROOT, check=True)
 
 
 def _token() -> str:
@@ -53,8 +53,7 @@ def _wait_http(url: str, timeout: float) -> None:
 
 def up(host: str = "127.0.0.1", lab_port: int = 8888, docs_port: int = 8000) -> list[Endpoint]:
     """Start JupyterLab and a static server for the built docs; both survive this process."""
-    if not (SITE_DIR / "index.html").exists():
-        build_docs()
+    build_docs()  # every time: a site left from an older checkout would show stale chapters
     token = _token()
     processes.start(
         "jupyterlab",

@@ -8,11 +8,9 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
 from docker2k8s.compose_plugin import compose_version
 
-from .procs import APPS, free_port
+from .procs import APPS, free_port, wait_http
 
 CPU_FILES = ["-f", str(APPS / "compose.yaml"), "-f", str(APPS / "compose.cpu.yaml")]
 
@@ -67,18 +65,11 @@ class Stack:
         return self.run("logs", "--no-color", check=False).stdout[-8000:]
 
     def wait_ready(self, timeout: float = 240) -> None:
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            try:
-                r = httpx.get(f"{self.web_url}/api/conversations", timeout=3)
-                if r.status_code == 200:
-                    return
-                last = f"HTTP {r.status_code} {r.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(1)
-        raise TimeoutError(f"the stack did not answer at {self.web_url} ({last})\n{self.logs()}")
+        """Until the chat API answers through the published web port."""
+        try:
+            wait_http(f"{self.web_url}/api/conversations", timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"the stack is not ready: {exc}\n{self.logs()}") from None
 
 
 def start_stack(project: str) -> Stack:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -36,6 +37,17 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
             last = repr(exc)
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer 200 within {timeout}s (last: {last})")
+
+
+def read_sse(response: httpx.Response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of the chat backend's server-sent events."""
+    events = []
+    for block in response.read().decode().split("\n\n"):
+        if not block.strip():
+            continue
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
 
 
 class Server:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from .mariadb import start_mariadb
-from .procs import APPS, Server, free_port, start_inference, wait_http
+from .procs import APPS, Server, free_port, read_sse, start_inference, wait_http
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +52,6 @@ def chat(tmp_path_factory, mariadb, inference_url):
     server, url = start_chat(tmp_path_factory.mktemp("chat"), mariadb, inference_url)
     yield url
     server.stop()
-
-
-def read_sse(response: httpx.Response) -> list[tuple[str, dict]]:
-    events = []
-    for block in response.read().decode().split("\n\n"):
-        if not block.strip():
-            continue
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 def send(url: str, message: str, conversation_id: int | None = None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from .procs import APPS
+from .procs import APPS, read_sse
 
 pytestmark = pytest.mark.docker
 
@@ -19,16 +18,9 @@ def chat(url: str, message: str, conversation_id: int | None = None) -> list[tup
     body: dict = {"message": message}
     if conversation_id:
         body["conversation_id"] = conversation_id
-    events = []
     with httpx.stream("POST", f"{url}/api/chat", json=body, timeout=60) as r:
         assert r.status_code == 200, r.read()
-        kind = None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
-    return events
+        return read_sse(r)
 
 
 def test_compose_file_mirrors_the_gpu_stack():

@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,7 @@ class Result:
     text: str = ""
     tokens: list[Token] = field(default_factory=list)
     finish_reason: str = "length"
+    done: bool = False  # set before the last token is yielded
     queue_time: float = 0.0
     inference_time: float = 0.0
 
@@ -236,17 +237,16 @@ class Server:
                 result.text += token.text
                 if token.special:
                     result.finish_reason = "eos_token"
-                    yield token
-                    return
-                if any(result.text.endswith(s) for s in req.stop if s):
+                elif any(result.text.endswith(s) for s in req.stop if s):
                     result.finish_reason = "stop_sequence"
-                    yield token
-                    return
-                if len(result.tokens) >= req.max_new_tokens:
+                elif len(result.tokens) >= req.max_new_tokens:
                     result.finish_reason = "length"
+                else:
                     yield token
-                    return
+                    continue
+                result.done = True
                 yield token
+                return
         finally:
             result.inference_time = time.perf_counter() - started
             self.metrics.batch_current_size -= 1
@@ -385,25 +385,42 @@ async def _json_body(request: Request) -> dict:
 def build_app(settings: Settings) -> Starlette:
     server = Server(settings)
 
-    async def start_generation(request: Request) -> tuple[GenRequest, float]:
-        server.metrics.request_count += 1
-        body = await _json_body(request)
+    async def begin(
+        request: Request, parse: Callable[[dict], GenRequest]
+    ) -> tuple[Admission, dict, GenRequest, float]:
+        """Admit (429 when full), then parse; a rejected request frees its slot at once."""
+        admission = server.admit()
+        try:
+            server.metrics.request_count += 1
+            body = await _json_body(request)
+            return admission, body, parse(body), time.perf_counter()
+        except ApiError as err:
+            admission.release()
+            if err.error_type == "validation":
+                server.metrics.failure("validation")
+            raise
+
+    def generate_request(body: dict) -> GenRequest:
         inputs = body.get("inputs")
         if not isinstance(inputs, str):
             raise validation("`inputs` is required and must be a string")
-        return server.parse_parameters(inputs, body.get("parameters") or {}), time.perf_counter()
+        return server.parse_parameters(inputs, body.get("parameters") or {})
+
+    def stream(admission: Admission, events: AsyncIterator[str]) -> StreamingResponse:
+        headers = server.headers() | {"x-accel-buffering": "no", "cache-control": "no-cache"}
+        return StreamingResponse(
+            admission.guard(events), media_type="text/event-stream", headers=headers
+        )
 
     async def generate(request: Request) -> Response:
         try:
-            with server.admit():
-                req, began = await start_generation(request)
-                result = Result()
-                async for _ in server.tokens(req, result):
-                    pass
+            admission, _, req, began = await begin(request, generate_request)
         except ApiError as err:
-            if err.error_type == "validation":
-                server.metrics.failure("validation")
             return err.response()
+        result = Result()
+        with admission:
+            async for _ in server.tokens(req, result):
+                pass
         server.record(req, result, began)
         text = (req.inputs + result.text) if req.return_full_text else result.text
         body: dict[str, Any] = {"generated_text": text}
@@ -413,20 +430,13 @@ def build_app(settings: Settings) -> Starlette:
 
     async def generate_stream(request: Request) -> Response:
         try:
-            admission = server.admit()
+            admission, _, req, began = await begin(request, generate_request)
         except ApiError as err:
-            return err.response()
-        try:
-            req, began = await start_generation(request)
-        except ApiError as err:
-            admission.release()
-            if err.error_type == "validation":
-                server.metrics.failure("validation")
             return err.response()
 
         async def events() -> AsyncIterator[str]:
             result = Result()
-            try:
+            with admission:
                 index = 0
                 async for token in server.tokens(req, result):
                     index += 1
@@ -437,12 +447,7 @@ def build_app(settings: Settings) -> Starlette:
                         "generated_text": None,
                         "details": None,
                     }
-                    last = (
-                        token.special
-                        or result.finish_reason != "length"
-                        or (len(result.tokens) >= req.max_new_tokens)
-                    )
-                    if last:
+                    if result.done:
                         text = result.text
                         event["generated_text"] = (
                             (req.inputs + text) if req.return_full_text else text
@@ -455,27 +460,13 @@ def build_app(settings: Settings) -> Starlette:
                         }
                     yield _sse(event)
                 server.record(req, result, began)
-            finally:
-                admission.release()
 
-        headers = server.headers() | {"x-accel-buffering": "no", "cache-control": "no-cache"}
-        return StreamingResponse(
-            admission.guard(events()), media_type="text/event-stream", headers=headers
-        )
+        return stream(admission, events())
 
     async def chat_completions(request: Request) -> Response:
         try:
-            admission = server.admit()
+            admission, body, req, began = await begin(request, chat_request)
         except ApiError as err:
-            return err.response()
-        try:
-            server.metrics.request_count += 1
-            body = await _json_body(request)
-            req, began = chat_request(body)
-        except ApiError as err:
-            admission.release()
-            if err.error_type == "validation":
-                server.metrics.failure("validation")
             return err.response()
         created = int(time.time())
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -491,11 +482,9 @@ def build_app(settings: Settings) -> Starlette:
 
         if not body.get("stream"):
             result = Result()
-            try:
+            with admission:
                 async for _ in server.tokens(req, result):
                     pass
-            finally:
-                admission.release()
             server.record(req, result, began)
             n_out = len(result.tokens)
             payload = base | {
@@ -518,13 +507,8 @@ def build_app(settings: Settings) -> Starlette:
 
         async def events() -> AsyncIterator[str]:
             result = Result()
-            try:
+            with admission:
                 async for token in server.tokens(req, result):
-                    done = (
-                        token.special
-                        or result.finish_reason != "length"
-                        or (len(result.tokens) >= req.max_new_tokens)
-                    )
                     chunk = base | {
                         "object": "chat.completion.chunk",
                         "choices": [
@@ -532,7 +516,9 @@ def build_app(settings: Settings) -> Starlette:
                                 "index": 0,
                                 "delta": {"role": "assistant", "content": token.text},
                                 "logprobs": None,
-                                "finish_reason": finish(result.finish_reason) if done else None,
+                                "finish_reason": (
+                                    finish(result.finish_reason) if result.done else None
+                                ),
                             }
                         ],
                         "usage": None,
@@ -540,15 +526,10 @@ def build_app(settings: Settings) -> Starlette:
                     yield _sse(chunk)
                 server.record(req, result, began)
                 yield _sse("[DONE]")
-            finally:
-                admission.release()
 
-        headers = server.headers() | {"x-accel-buffering": "no", "cache-control": "no-cache"}
-        return StreamingResponse(
-            admission.guard(events()), media_type="text/event-stream", headers=headers
-        )
+        return stream(admission, events())
 
-    def chat_request(body: dict) -> tuple[GenRequest, float]:
+    def chat_request(body: dict) -> GenRequest:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise validation("`messages` must be a non-empty list")
@@ -587,7 +568,7 @@ def build_app(settings: Settings) -> Starlette:
                 f"`inputs` must have less than {settings.max_input_tokens} tokens. "
                 f"Given: {req.input_length}"
             )
-        return req, time.perf_counter()
+        return req
 
     async def health(request: Request) -> Response:
         if server.loaded is None:

@@ -86,8 +86,3 @@ def test_claim_binds_dynamically_and_data_survives_the_pod(
     on_node = Path(volume.spec.host_path.path)
     assert on_node.parent == Layout.default().volumes, on_node
     assert (on_node / "note").read_text() == "kept"
-
-
-def test_apply_to_ready_of_a_small_pod(kubectl, namespace: str, echo_image: str) -> None:
-    apply_manifest(kubectl, namespace, "web.yaml", echo_image)
-    kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/client", "--timeout=60s")

@@ -16,12 +16,12 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
+from docker2k8s.cluster.layout import CONTEXT_NAME
 from docker2k8s.gpu.devices import gpu_ids
 from docker2k8s.gpu.image import MANIFEST, image_name
 
 pytestmark = pytest.mark.cluster
 
-CONTEXT = "docker2k8s"
 RESOURCE = "nvidia.com/gpu"
 EXAMPLE = MANIFEST.parent / "examples" / "two-gpus.yaml"
 UUID_ID = r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -42,9 +42,11 @@ def wait_for(what: str, probe: Any, timeout: float, interval: float = 1.0) -> An
 @pytest.fixture(scope="module")
 def core() -> client.CoreV1Api:
     try:
-        api_client = config.new_client_from_config(context=CONTEXT)
+        api_client = config.new_client_from_config(context=CONTEXT_NAME)
     except (config.ConfigException, OSError) as error:
-        pytest.fail(f"no kubeconfig context {CONTEXT!r} ({error}): start it with `d2k cluster up`")
+        pytest.fail(
+            f"no kubeconfig context {CONTEXT_NAME!r} ({error}): start it with `d2k cluster up`"
+        )
     return client.CoreV1Api(api_client)
 
 

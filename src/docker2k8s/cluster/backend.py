@@ -26,8 +26,9 @@ class ClusterBackend(Protocol):
         """Create or start the cluster; harmless when it already runs."""
         ...
 
-    def down(self, console: Console | None = None) -> None:
-        """Stop the cluster and remove the host state it created (kept: caches, images)."""
+    def down(self, console: Console | None = None, purge: bool = False) -> None:
+        """Stop the cluster and remove the host state it created (kept: caches, images, and
+        unless `purge`, the cluster's data)."""
         ...
 
     def status(self) -> list[ComponentHealth]:

@@ -41,14 +41,7 @@ def down(
 ) -> None:
     """Stop the cluster and remove the network state it made."""
     try:
-        backend = current_backend()
-        if backend.name == "local":
-            from .local import LocalBackend
-
-            assert isinstance(backend, LocalBackend)
-            backend.down(console, purge=purge)
-        else:
-            backend.down(console)
+        current_backend().down(console, purge=purge)
     except ClusterError as err:
         _fail(err)
 

@@ -116,7 +116,8 @@ class KindBackend:
             )
         subprocess.run(["kubectl", "config", "use-context", CONTEXT_NAME], check=True)
 
-    def down(self, console: Console | None = None) -> None:
+    def down(self, console: Console | None = None, purge: bool = False) -> None:
+        # `kind delete cluster` removes the node containers and their data: always a purge.
         done = self._kind("delete", "cluster", "--name", CLUSTER_NAME)
         if done.returncode != 0:
             raise ClusterError(f"kind delete cluster failed: {done.stderr.strip()}")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s.paths import REPO_ROOT
+from docker2k8s.paths import REPO_ROOT, cache_dir
 
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
@@ -53,8 +53,7 @@ class Layout:
         # and a cluster must not seem to vanish when a reader moves those.
         state = Path(os.environ.get("D2K_CLUSTER_STATE_DIR", "/var/lib/docker2k8s"))
         run = Path(os.environ.get("D2K_CLUSTER_RUN_DIR", "/run/docker2k8s"))
-        cache = Path(os.environ.get("D2K_CACHE_DIR", Path.home() / ".cache" / "docker2k8s"))
-        return cls(state=state, run=run, cache=cache)
+        return cls(state=state, run=run, cache=cache_dir())
 
     @property
     def pki(self) -> Path:

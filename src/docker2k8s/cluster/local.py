@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from rich.console import Console
 
@@ -182,10 +183,7 @@ class LocalBackend:
                 server, ca, lay.pki / f"{cert}.crt", lay.pki / f"{cert}.key", user
             )
             kubeconfig.write(lay.config / f"{file}.kubeconfig", config)
-        admin = kubeconfig.build(
-            server, ca, lay.pki / "admin.crt", lay.pki / "admin.key", ADMIN_USER
-        )
-        kubeconfig.write(lay.admin_kubeconfig, admin)
+        kubeconfig.write(lay.admin_kubeconfig, self._admin_config())
         values = {
             "containerd_root": lay.containerd_root,
             "containerd_state": lay.containerd_state,
@@ -202,7 +200,8 @@ class LocalBackend:
             "config": lay.config,
             "cluster_domain": CLUSTER_DOMAIN,
             "dns_service_ip": DNS_SERVICE_IP,
-            "resolv_conf": _upstream_resolv_conf(),
+            # Pods inherit it for upstream names; CoreDNS forwards to it too.
+            "resolv_conf": "/etc/resolv.conf",
         }
         templates = repo_cluster_dir() / "local"
         for src, dst in (
@@ -215,6 +214,11 @@ class LocalBackend:
             # kube-proxy exits when its config file is touched: only write real changes.
             if not dst.exists() or dst.read_text() != text:
                 dst.write_text(text)
+
+    def _admin_config(self) -> dict[str, Any]:
+        p = self.layout.pki
+        server = f"https://127.0.0.1:{API_PORT}"
+        return kubeconfig.build(server, p / "ca.crt", p / "admin.crt", p / "admin.key", ADMIN_USER)
 
     def components(self, node_ip: str) -> list[Component]:
         lay, p, c = self.layout, self.layout.pki, self.layout.config
@@ -490,7 +494,7 @@ class LocalBackend:
 
     def _up(self, console: Console) -> None:
         for program in gobuild.ALL_PROGRAMS:
-            if not (repo_cluster_dir() / program.module).exists():
+            if not program.module_dir().exists():
                 continue
             gobuild.build(program, self.layout, console)
         self._link_kubectl()
@@ -523,16 +527,7 @@ class LocalBackend:
         self._wait(console, "node", self._node_ready, 180)
         self._apply_addons(console)
         self._wait(console, "cluster DNS", self._dns_answers, 180)
-        kubeconfig.merge_into(
-            Path.home() / ".kube" / "config",
-            kubeconfig.build(
-                f"https://127.0.0.1:{API_PORT}",
-                self.layout.pki / "ca.crt",
-                self.layout.pki / "admin.crt",
-                self.layout.pki / "admin.key",
-                ADMIN_USER,
-            ),
-        )
+        kubeconfig.merge_into(Path.home() / ".kube" / "config", self._admin_config())
         console.print(
             f"[green]cluster ready[/]: kubectl context [bold]{CONTEXT_NAME}[/] "
             f"(~/.kube/config and {self.layout.admin_kubeconfig})"
@@ -603,10 +598,8 @@ class LocalBackend:
     def _down(self, console: Console, purge: bool) -> None:
         with console.status("stopping cluster components"):
             self._stop_supervisor()
+            self._stop_orphans()
             for pidfile in self.layout.pids.glob("*.pid") if self.layout.pids.exists() else []:
-                pid = _pid_alive(pidfile)
-                if pid:
-                    os.kill(pid, signal.SIGKILL)
                 pidfile.unlink(missing_ok=True)
         with console.status("stopping pod containers"):
             killed = self._kill_pods()
@@ -685,7 +678,7 @@ class LocalBackend:
                 ok, detail = comp.health()
                 detail = f"pid {pid}, {detail}"
             result.append(ComponentHealth(comp.name, ok, detail, lay.logs / f"{comp.name}.log"))
-        if result[0].healthy and Path(self._binary("kubectl")).exists():
+        if result[0].healthy and self.kubectl_path().exists():
             ok, detail = self._node_ready()
             result.append(ComponentHealth("node", ok, detail))
             ok, detail = self._dns_answers()
@@ -704,8 +697,3 @@ class LocalBackend:
 
     def kubeconfig(self) -> Path:
         return self.layout.admin_kubeconfig
-
-
-def _upstream_resolv_conf() -> str:
-    """The resolv.conf pods inherit for upstream names (CoreDNS forwards to it too)."""
-    return "/etc/resolv.conf"

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s.images import image_id
+from docker2k8s.images import ImageBuildError, check_docker, image_id
 
 from .errors import ClusterError
 from .layout import COREDNS_VERSION, METRICS_SERVER_VERSION, PAUSE_IMAGE, repo_cluster_dir
@@ -45,16 +45,11 @@ NODE_IMAGES = (
 
 
 def require_docker() -> None:
-    if not shutil.which("docker"):
-        raise ClusterError(
-            "The docker CLI is missing; images are built locally with Docker. "
-            "Install it with `apt-get install docker.io` and start `dockerd`."
-        )
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        raise ClusterError(
-            "Docker Engine is not running (`docker info` failed). Start it (`dockerd &` or "
-            "`service docker start`) and try again."
-        )
+    """The images' check that Docker works, as a ClusterError."""
+    try:
+        check_docker()
+    except ImageBuildError as error:
+        raise ClusterError(f"Node images are built locally with Docker, but {error}") from None
 
 
 def containerd_images(socket: Path) -> set[str]:

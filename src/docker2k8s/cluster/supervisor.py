@@ -124,7 +124,7 @@ def run(spec: dict[str, Any]) -> None:
                 child.next_start = now + min(30.0, 2.0**child.failures)
                 _say(out, f"{child.name} exited ({proc.returncode}); restarting, log {child.log}")
                 child.proc = None
-            if now >= child.next_start and (child.proc is None or child.proc.poll() is not None):
+            if now >= child.next_start:  # child.proc is None here: never started, or exited
                 _start(child, out)
     for child in reversed(children):
         _stop(child, out)

@@ -12,8 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from docker2k8s import __version__
-from docker2k8s.images import image_id
+from docker2k8s import __version__, images
 from docker2k8s.paths import REPO_ROOT
 
 IMAGE_REPOSITORY = "docker2k8s/gpu-plugin"
@@ -33,8 +32,6 @@ def image_name() -> str:
 
 def _build_workshop_base() -> None:
     """Build docker2k8s/base:bookworm from Debian packages, as the app images do (cached)."""
-    from docker2k8s import images  # not in the plugin image: only a checkout builds images
-
     try:
         images.build_images(["base"])
     except images.ImageBuildError as error:
@@ -52,7 +49,7 @@ def build_plugin_image(base: str | None = None, log_path: Path | None = None) ->
     if not DOCKERFILE.exists():
         raise ImageBuildError(f"{DOCKERFILE} is missing: run from a checkout of the repository.")
     try:
-        base_present = image_id(base) is not None
+        base_present = images.image_id(base) is not None
     except FileNotFoundError:
         raise ImageBuildError(
             "the docker CLI is not installed. Fix: apt-get install docker.io"

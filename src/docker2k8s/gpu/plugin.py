@@ -207,13 +207,14 @@ def register(config: PluginConfig, servicer: GpuDevicePlugin) -> None:
 def run(config: PluginConfig, stop: threading.Event, poll_s: float = 1.0) -> None:
     """Serve and keep registered until `stop` is set."""
     api.load()  # compile the .proto now, so a missing compiler fails before anything is served
+    device_ids = gpu_ids(config.node_name, config.gpu_count)
     log.info(
         "simulated %d x %s (%d MiB) on node %s; IDs %s",
         config.gpu_count,
         config.model.product,
         config.model.memory_mib,
         config.node_name,
-        ", ".join(gpu_ids(config.node_name, config.gpu_count)),
+        ", ".join(device_ids),
     )
     if config.label_node:
         label_in_background(config.node_name, node_labels(config.model, config.gpu_count), stop)
@@ -222,7 +223,7 @@ def run(config: PluginConfig, stop: threading.Event, poll_s: float = 1.0) -> Non
     server: PluginServer | None = None
     registered_with: FileIdentity | None = None
     waiting_logged = False
-    failures = UnhealthyFile(config.unhealthy_file, gpu_ids(config.node_name, config.gpu_count))
+    failures = UnhealthyFile(config.unhealthy_file, device_ids)
     try:
         while not stop.is_set():
             kubelet = identity(config.kubelet_socket)

@@ -3,6 +3,7 @@ between objects, and golden files (regenerate with D2K_UPDATE_GOLDENS=1, then re
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import kubernetes_validate
 from kubernetes_validate.utils import all_versions
 
 from docker2k8s.convert import Result, to_yaml
+from docker2k8s.paths import REPO_ROOT
 
 K8S_VERSION = "1.34.0"
 HERE = Path(__file__).parent
@@ -117,6 +119,21 @@ def check_objects(objects: list[dict[str, Any]], external: frozenset[str] = froz
             exposed = {p["containerPort"] for o in targets for c in pod_spec(o)["containers"]
                        for p in c.get("ports", [])}  # fmt: skip
             assert port["targetPort"] in exposed, f"targetPort {port['targetPort']} not declared"
+
+
+def course_stack(directory: Path, *names: str) -> list[Path]:
+    """Copies of the course's apps/ compose files in `directory`, with the two password files
+    that apps/secrets/create.sh would make; returns the copied files' paths."""
+    apps = REPO_ROOT / "apps"
+    paths = []
+    for name in names:
+        assert (apps / name).exists(), f"apps/{name} is missing: the running example belongs there"
+        (directory / name).write_text((apps / name).read_text())
+        paths.append(directory / name)
+    (directory / "secrets").mkdir()
+    for secret in ("db_password", "db_root_password"):
+        (directory / "secrets" / f"{secret}.secret").write_text(secrets.token_urlsafe(12))
+    return paths
 
 
 def render(result: Result, replace: dict[str, str] | None = None) -> str:

@@ -3,9 +3,9 @@ server-side dry run: admission and validation beyond the JSON schemas, nothing p
 
 import json
 import secrets
-import socket
 import subprocess
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from convert_checks import GOLDEN
+from convert_checks import GOLDEN, course_stack
 
 from docker2k8s.cluster import current_backend
 from docker2k8s.convert import Options, convert_compose, to_yaml
@@ -55,47 +55,29 @@ def test_golden_output_is_accepted_by_the_api_server(golden: str) -> None:
 
 @pytest.mark.cluster
 def test_course_stack_is_accepted_by_the_api_server(tmp_path: Path) -> None:
-    source = Path(__file__).parents[2] / "apps" / "compose.yaml"
-    (tmp_path / "compose.yaml").write_text(source.read_text())
-    (tmp_path / "secrets").mkdir()
-    for name in ("db_password", "db_root_password"):
-        (tmp_path / "secrets" / f"{name}.secret").write_text("test-only-password\n")
-    result = convert_compose(tmp_path / "compose.yaml", environ={})
+    result = convert_compose(course_stack(tmp_path, "compose.yaml")[0], environ={})
     proc = _dry_run(_kubeconfig(), to_yaml(result.objects))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("(server dry run)") == len(result.objects)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.cluster
-def test_converted_course_stack_runs_and_the_chat_answers(tmp_path: Path) -> None:
+def test_converted_course_stack_runs_and_the_chat_answers(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
     """apps/compose.yaml + compose.cpu.yaml converted, applied to a fresh namespace: every
     workload becomes ready (the converted probes pass, the init containers find their
     dependencies) and a chat message sent to the web Service streams an answer back."""
     kubeconfig = _kubeconfig()
-    apps = Path(__file__).parents[2] / "apps"
-    for name in ("compose.yaml", "compose.cpu.yaml"):
-        (tmp_path / name).write_text((apps / name).read_text())
-    (tmp_path / "secrets").mkdir()
-    for name in ("db_password", "db_root_password"):
-        (tmp_path / "secrets" / f"{name}.secret").write_text(secrets.token_urlsafe(12))
+    files = course_stack(tmp_path, "compose.yaml", "compose.cpu.yaml")
     # The app images have sh + python3, so the wait loop runs without pulling busybox.
     chat_image = next(
         c["image"]
-        for o in convert_compose(tmp_path / "compose.yaml", environ={}).objects
+        for o in convert_compose(files[0], environ={}).objects
         if o["kind"] == "Deployment" and o["metadata"]["name"] == "chat"
         for c in o["spec"]["template"]["spec"]["containers"]
     )
-    result = convert_compose(
-        [tmp_path / "compose.yaml", tmp_path / "compose.cpu.yaml"],
-        Options(wait_image=chat_image),
-        environ={},
-    )
+    result = convert_compose(files, Options(wait_image=chat_image), environ={})
     images = {
         c["image"]
         for o in result.objects
@@ -123,7 +105,7 @@ def test_converted_course_stack_runs_and_the_chat_answers(tmp_path: Path) -> Non
                 capture_output=True, text=True, timeout=330,
             )  # fmt: skip
             assert rollout.returncode == 0, f"{workload}: {rollout.stderr}\n{_describe(kubectl)}"
-        port = _free_port()
+        port = free_port()
         forward = subprocess.Popen(
             [*kubectl, "port-forward", "svc/web", f"{port}:80"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convert_checks import FIXTURES, check_golden, check_objects, container, get, pod_spec, workload
+from convert_checks import (
+    FIXTURES,
+    check_golden,
+    check_objects,
+    container,
+    course_stack,
+    get,
+    pod_spec,
+    workload,
+)
 
 from docker2k8s.convert import ConvertError, Options, Outcome, Result, convert_compose
 from docker2k8s.convert.manifests import wait_script
@@ -438,13 +447,7 @@ def test_unknown_statefulset_name() -> None:
 def test_the_course_compose_file(tmp_path: Path) -> None:
     """apps/compose.yaml, the running example, converts completely: every service that others
     call gets a Service, the database a StatefulSet, and nothing is left unconverted."""
-    source = Path(__file__).parents[2] / "apps" / "compose.yaml"
-    assert source.exists(), f"{source} is missing: the running example belongs in apps/"
-    (tmp_path / "compose.yaml").write_text(source.read_text())
-    (tmp_path / "secrets").mkdir()
-    for name in ("db_password", "db_root_password"):  # made by apps/secrets/create.sh
-        (tmp_path / "secrets" / f"{name}.secret").write_text("test-only-password\n")
-    result = convert_compose(tmp_path / "compose.yaml", environ={})
+    result = convert_compose(course_stack(tmp_path, "compose.yaml")[0], environ={})
     check_objects(result.objects)
     assert not result.report.of(Outcome.UNCONVERTED), result.report.of(Outcome.UNCONVERTED)
     services = {o["metadata"]["name"] for o in result.objects if o["kind"] == "Service"}
@@ -489,3 +492,16 @@ def test_wrong_shapes_are_errors_not_tracebacks(key: str, value: str, tmp_path: 
     with pytest.raises(ConvertError) as err:
         convert_compose(path, environ={})
     assert key in str(err.value) or "services.s" in str(err.value), str(err.value)
+
+
+def test_port_names_stay_unique_when_a_generated_name_is_taken(tmp_path: Path) -> None:
+    """Two ports named like the name the converter would generate for the second one."""
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "services:\n  s:\n    image: a:1\n    ports:\n"
+        "      - {target: 80, name: p1-80}\n      - {target: 80, protocol: udp, name: p1-80}\n"
+    )
+    result = convert_compose(path, environ={})
+    check_objects(result.objects)
+    names = [p["name"] for p in get(result.objects, "Service", "s")["spec"]["ports"]]
+    assert names == ["p1-80", "p2-80"]

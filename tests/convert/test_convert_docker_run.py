@@ -360,7 +360,7 @@ def test_prefixes_are_optional() -> None:
     ],
 )
 def test_bad_commands(command: str, message: str) -> None:
-    with pytest.raises(ConvertError, match=None) as err:
+    with pytest.raises(ConvertError) as err:
         convert_docker_run(command, environ={})
     assert message in str(err.value)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from convert_checks import check_objects, container, get
+from convert_checks import check_objects, container, course_stack, get
 
 from docker2k8s.convert import convert_compose
 
@@ -69,15 +69,9 @@ def test_reset_in_a_single_file(tmp_path: Path) -> None:
 
 def test_course_cpu_override(tmp_path: Path) -> None:
     """apps/compose.cpu.yaml drops the inference GPU reservation on machines without GPUs."""
-    apps = Path(__file__).parents[2] / "apps"
-    for name in ("compose.yaml", "compose.cpu.yaml"):
-        assert (apps / name).exists(), f"apps/{name} is missing"
-        (tmp_path / name).write_text((apps / name).read_text())
-    (tmp_path / "secrets").mkdir()
-    for name in ("db_password", "db_root_password"):
-        (tmp_path / "secrets" / f"{name}.secret").write_text("test-only-password\n")
-    gpu = convert_compose(tmp_path / "compose.yaml", environ={})
-    cpu = convert_compose([tmp_path / "compose.yaml", tmp_path / "compose.cpu.yaml"], environ={})
+    files = course_stack(tmp_path, "compose.yaml", "compose.cpu.yaml")
+    gpu = convert_compose(files[0], environ={})
+    cpu = convert_compose(files, environ={})
     check_objects(cpu.objects)
     limits = container(gpu.objects, "inference").get("resources", {}).get("limits", {})
     assert limits.get("nvidia.com/gpu") == "1"

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,6 @@ def test_yaml_has_block_strings_and_no_anchors() -> None:
     assert "b: |\n  line one\n  line two\n" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _tools_dir(tmp_path: Path, tools: list[str]) -> str:
     """A PATH holding only the named programs, to run the loop as a small image would."""
     bin_dir = tmp_path / "bin"
@@ -62,8 +57,10 @@ def _tools_dir(tmp_path: Path, tools: list[str]) -> str:
 
 
 @pytest.mark.parametrize("tools", [["sleep", "bash"], ["sleep", "python3"]])
-def test_wait_script_waits_for_a_listener(tmp_path: Path, tools: list[str]) -> None:
-    port = _free_port()
+def test_wait_script_waits_for_a_listener(
+    tmp_path: Path, tools: list[str], free_port: Callable[[], int]
+) -> None:
+    port = free_port()
     env = {**os.environ, "PATH": _tools_dir(tmp_path, tools)}
     shell = subprocess.run(["sh", "-c", "command -v sh"], capture_output=True, text=True).stdout
     loop = subprocess.Popen(

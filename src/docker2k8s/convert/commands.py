@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from . import Options, Result, convert_compose, convert_docker_run, to_yaml, write_files
 from .errors import ConvertError
+from .quantities import parse_bytes, quantity_from_bytes
 
 app = typer.Typer(
     help="Convert `docker run` commands and Compose files to Kubernetes manifests.",
@@ -72,8 +73,6 @@ def _fail(err: ConvertError) -> None:
 
 
 def _check_size(size: str) -> str:
-    from .quantities import parse_bytes, quantity_from_bytes
-
     if size and size[-2:] in ("Ki", "Mi", "Gi", "Ti", "Pi") and size[:-2].isdigit():
         return size
     return quantity_from_bytes(parse_bytes(size, "--volume-size"))

@@ -4,7 +4,9 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from .envfiles import parse_env_file
 from .errors import ConvertError
+from .interpolation import interpolate
 from .names import dns_label
 from .normalize import as_bool, file_refs, mapping
 from .pod_settings import PodSettingsMixin
@@ -19,6 +21,7 @@ from .service_base import (
     SELECTOR,
     UNCONVERTIBLE,
     configmap_key,
+    configmap_object,
     escape,
     is_secret_name,
     paths,
@@ -53,9 +56,8 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
             "Pod": "a one-off container like docker run: one Pod, no controller recreating it",
         }
         self.report.converted(self.name, "service", f"{self.kind} {self.k8s}", why[self.kind])
-        handled = {"_origin", "_docker_run"}
         for key, value in self.svc.items():
-            if key in handled:
+            if key == "_origin":  # the report labels docker run leaves (see docker_run.py)
                 continue
             handler = getattr(self, f"do_{key}", None)
             if handler is not None:
@@ -216,8 +218,10 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
     def do_environment(self, value: Any) -> None:
         env = mapping(value, f"{self.name}.environment")
         secret: dict[str, str] = {}
+        origin = self.svc.get("_origin", {})
+        labels = {key: origin.get(f"environment.{key}", f"environment: {key}") for key in env}
         for key, val in env.items():
-            label = self.svc.get("_origin", {}).get(f"environment.{key}", f"environment: {key}")
+            label = labels[key]
             if val is None:
                 if key not in self.project.environ:
                     self.report.note(
@@ -237,22 +241,18 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
             name = f"{self.k8s}-env"
             self.add_object(secret_object(name, secret))
             for key in secret:
-                label = self.svc.get("_origin", {}).get(f"environment.{key}", f"environment: {key}")
                 self.env.append(
                     {"name": key, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
                 )
                 self.report.converted(
                     self.name,
-                    label,
+                    labels[key],
                     f"Secret {name}, env {key} from secretKeyRef",
                     "a credential (by its name, or a URL with a password): a Secret keeps it "
                     "out of the Pod spec and can be access-controlled separately",
                 )
 
     def do_env_file(self, value: Any) -> None:
-        from .envfiles import parse_env_file
-        from .interpolation import interpolate
-
         files = value if isinstance(value, list) else [value]
         merged: dict[str, str] = {}
         for entry in files:
@@ -266,7 +266,7 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
                     )
                 self.report.note(self.name, f"env_file: {path_text}", "optional file missing")
                 continue
-            values = parse_env_file(path, self.project.environ, lambda s, e: interpolate(s, e))
+            values = parse_env_file(path, self.project.environ, interpolate)
             merged.update({k: v for k, v in values.items() if v is not None})
         plain = {k: v for k, v in merged.items() if not is_secret_name(k)}
         secret = {k: v for k, v in merged.items() if k not in plain}
@@ -474,8 +474,6 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
         headless = self.headless or self.kind == "StatefulSet"
         if not ports and self.kind != "StatefulSet":
             return
-        if self.kind == "Pod" and not ports:
-            return
         for port in ports:
             if "_inferred" in port:
                 self.report.warn(
@@ -542,11 +540,17 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
         if resources:
             self.container["resources"] = resources
             if self.limits.keys() - {"nvidia.com/gpu"} and not self.requests:
+                # the QoS class counts init containers too, and the wait ones set no resources
+                qos = (
+                    "QoS Burstable: the wait init containers set no resources"
+                    if self.init_containers
+                    else "QoS Guaranteed when both cpu and memory are set"
+                )
                 self.report.note(
                     self.name,
                     "resources",
                     "with limits only, requests default to the limits: the scheduler reserves "
-                    "that much (QoS Guaranteed when both cpu and memory are set)",
+                    f"that much ({qos})",
                 )
         if (
             self.security.get("privileged")
@@ -701,11 +705,7 @@ def _top_level_files(project: Project, report: Report) -> list[dict[str, Any]]:
                     "the value is in the output (base64 is not encryption): do not commit it",
                 )
             else:
-                try:
-                    data = {"data": {data_key: content.decode()}}
-                except UnicodeDecodeError:
-                    data = {"binaryData": {data_key: base64.b64encode(content).decode()}}
-                objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, **data})
+                objects.append(configmap_object(name, data_key, content) | {"metadata": meta})
                 report.converted("compose file", label, f"ConfigMap {name}")
     return objects
 

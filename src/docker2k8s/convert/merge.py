@@ -29,7 +29,7 @@ _MAPPINGS = {"environment", "labels", "annotations", "sysctls", "args", "extra_h
 
 def _unique_key(key: str, item: Any, where: str) -> Any:
     if key == "volumes":
-        return (normalize.volumes([item], where) or [{}])[0].get("target")
+        return normalize.volumes([item], where)[0]["target"]
     if key in ("secrets", "configs"):
         ref = normalize.file_refs([item], where)[0]
         default = f"/run/secrets/{ref['source']}" if key == "secrets" else f"/{ref['source']}"

@@ -148,7 +148,7 @@ def volumes(value: object, where: str) -> list[dict[str, Any]]:
             if "type" not in item or "target" not in item:
                 raise ConvertError(f"{here}: a long-syntax volume needs `type` and `target`")
             entry = dict(item)
-            entry["read_only"] = _bool(item.get("read_only", False), f"{here}.read_only")
+            entry["read_only"] = as_bool(item.get("read_only", False), f"{here}.read_only")
             entry["_raw"] = _flow(item)
             result.append(entry)
         else:
@@ -280,7 +280,7 @@ def _as_list(value: object, where: str) -> list[Any]:
     return value
 
 
-def _bool(value: object, where: str) -> bool:
+def as_bool(value: object, where: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).lower()
@@ -289,10 +289,6 @@ def _bool(value: object, where: str) -> bool:
     if text in ("false", "no", "0"):
         return False
     raise ConvertError(f"{where}: {value!r} is not true or false")
-
-
-def as_bool(value: object, where: str) -> bool:
-    return _bool(value, where)
 
 
 def _flow(item: object) -> str:

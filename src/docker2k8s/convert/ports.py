@@ -110,8 +110,10 @@ def service_ports(
     for port in ports:
         base = dns_label(str(port.get("name") or ""), 15) if port.get("name") else ""
         port_name = base or f"{port['protocol'].lower()}-{port['target']}"
-        while port_name in used:
-            port_name = f"p{len(used)}-{port['target']}"[:15]
+        n = len(used)
+        while port_name in used:  # n grows: a generated name may itself be taken
+            port_name = f"p{n}-{port['target']}"[:15]
+            n += 1
         used.add(port_name)
         port["k8s_name"] = port_name
     return ports

@@ -2,7 +2,6 @@
 
 import base64
 import re
-from pathlib import Path
 from typing import Any
 
 from .errors import ConvertError
@@ -212,8 +211,8 @@ def secret_object(name: str, values: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def configmap_object(name: str, key: str, path: Path) -> dict[str, Any]:
-    content = path.read_bytes()
+def configmap_object(name: str, key: str, content: bytes) -> dict[str, Any]:
+    """Text goes under `data`; anything that is not UTF-8 under `binaryData`, base64."""
     try:
         data: dict[str, Any] = {"data": {key: content.decode()}}
     except UnicodeDecodeError:

@@ -114,7 +114,7 @@ class StorageMixin(ServiceBase):
             )
         self.report.converted(self.name, label, f"PVC {claim} ({size}, ReadWriteOnce)", why)
         if users[0] == self.name:  # the first user writes the PVC
-            self.objects.append(pvc_object(claim, size) | {})
+            self.objects.append(pvc_object(claim, size))
             self.objects[-1]["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "docker2k8s"}
         for opt in ("driver", "driver_opts"):
             if top.get(opt) and users[0] == self.name:
@@ -136,7 +136,7 @@ class StorageMixin(ServiceBase):
         if path.is_file() and path.stat().st_size <= _CONFIGMAP_MAX:
             name = dns_label(f"{self.k8s}-{path.name}")
             key = configmap_key(path.name)
-            self.add_object(configmap_object(name, key, path))
+            self.add_object(configmap_object(name, key, path.read_bytes()))
             self._mount_volume(
                 name, {"configMap": {"name": name}}, {**mount, "subPath": key, "readOnly": True}
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cluster_workload import apply_manifest, wait_for
+from cluster_workload import apply_manifest
 from kubernetes import client
+from polling import wait_for
 
 from docker2k8s.cluster.dnsprobe import query_a
 from docker2k8s.cluster.layout import DNS_SERVICE_IP

@@ -6,8 +6,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cluster_workload import apply_manifest, wait_for
+from cluster_workload import apply_manifest
 from kubernetes import client
+from polling import wait_for
 
 from docker2k8s.cluster.layout import Layout
 

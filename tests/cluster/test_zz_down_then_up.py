@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cluster_workload import wait_for
 from kubernetes import client
+from polling import wait_for
 
 from docker2k8s.cluster import ClusterBackend
 from docker2k8s.cluster.layout import CNI_BRIDGE, Layout

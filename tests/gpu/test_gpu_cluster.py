@@ -6,15 +6,14 @@ Needs `d2k cluster up` (kubeconfig context `docker2k8s`) with the gpu add-on's D
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
+from polling import wait_for
 
 from docker2k8s.cluster.layout import CONTEXT_NAME
 from docker2k8s.gpu.devices import gpu_ids
@@ -25,18 +24,6 @@ pytestmark = pytest.mark.cluster
 RESOURCE = "nvidia.com/gpu"
 EXAMPLE = MANIFEST.parent / "examples" / "two-gpus.yaml"
 UUID_ID = r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-def wait_for(what: str, probe: Any, timeout: float, interval: float = 1.0) -> Any:
-    """Call probe() until it returns something truthy; fail naming `what` and the last value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"{what} within {timeout:.0f} s (last seen: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +46,7 @@ def gpu_node(core: client.CoreV1Api) -> client.V1Node:
         return None
 
     return wait_for(
-        f"no node advertises {RESOURCE}: is the DaemonSet kube-system/gpu-device-plugin running "
+        f"a node advertising {RESOURCE}; is the DaemonSet kube-system/gpu-device-plugin running "
         "(kubectl -n kube-system get pods -l app.kubernetes.io/name=gpu-device-plugin)?",
         find,
         timeout=180,
@@ -107,7 +94,7 @@ def test_node_carries_gpu_feature_discovery_labels(
         found = core.read_node(name).metadata.labels or {}
         return found if "nvidia.com/gpu.product" in found else None
 
-    found = wait_for(f"node {name} got no nvidia.com/gpu.* labels", labels, timeout=60)
+    found = wait_for(f"nvidia.com/gpu.* labels on node {name}", labels, timeout=60)
     assert found["nvidia.com/gpu.count"] == str(gpu_count(gpu_node))
     assert found["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-40GB"
     assert found["nvidia.com/gpu.memory"] == "40960"
@@ -126,7 +113,7 @@ def test_pod_limited_to_two_gpus_sees_two_ids(
         phase = core.read_namespaced_pod("two-gpus", namespace).status.phase
         return phase if phase in ("Succeeded", "Failed") else None
 
-    assert wait_for("the 2-GPU pod did not finish", finished, timeout=120) == "Succeeded"
+    assert wait_for("the 2-GPU pod to finish", finished, timeout=120) == "Succeeded"
     log = core.read_namespaced_pod_log("two-gpus", namespace)
     match = re.search(r"^NVIDIA_VISIBLE_DEVICES=(.*)$", log, re.MULTILINE)
     assert match, log
@@ -159,6 +146,6 @@ def test_pod_asking_for_more_gpus_than_exist_stays_pending(
                 return event.message
         return None
 
-    message = wait_for(f"no 'Insufficient {RESOURCE}' event", insufficient, timeout=90, interval=2)
+    message = wait_for(f"an 'Insufficient {RESOURCE}' event", insufficient, timeout=90, interval=2)
     assert f"Insufficient {RESOURCE}" in message
     assert core.read_namespaced_pod("too-many", namespace).status.phase == "Pending"

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docker2k8s import compose_plugin, processes
+from docker2k8s.cluster.errors import ClusterError
+from docker2k8s.cluster.gobuild import find_go, required_go
 from docker2k8s.cluster.layout import COMPOSE_VERSION
 from docker2k8s.paths import cache_dir
 
@@ -134,15 +136,12 @@ def _installed(name: str) -> bool:
 
 
 def _go_toolchain() -> Finding:
-    go = shutil.which("go") or (
-        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
-    )
-    if go is None:
-        return Finding(False, "`go` not found")
+    """The same lookup and minimum version the cluster build uses."""
+    try:
+        go = find_go()
+    except ClusterError as error:
+        return Finding(False, str(error))
     out = subprocess.run([go, "version"], capture_output=True, text=True, timeout=20, check=False)
-    match = re.search(r"go(\d+)\.(\d+)", out.stdout)
-    if not match or (int(match.group(1)), int(match.group(2))) < (1, 24):
-        return Finding(False, f"{out.stdout.strip()} (Kubernetes 1.34 needs Go 1.24 or newer)")
     return Finding(True, out.stdout.strip())
 
 
@@ -209,11 +208,16 @@ PREREQUISITES: list[Prerequisite] = [
         "Docker Compose v2",
         WORKSHOP,
         _compose,
-        "d2k setup   (builds it from source with Go 1.24+; or install Docker's compose plugin)",
+        "d2k setup   (builds it from source with Go; or install Docker's compose plugin)",
         repair=_install_compose,
     ),
     Prerequisite("root (to run a cluster)", LOCAL, _root, "run as root, e.g. sudo make workshop"),
-    Prerequisite("Go 1.24+", LOCAL, _go_toolchain, "install Go 1.24 or newer and put it on PATH"),
+    Prerequisite(
+        "Go toolchain",
+        LOCAL,
+        _go_toolchain,
+        f"install Go {'.'.join(map(str, required_go()))} or newer and put it on PATH",
+    ),
     Prerequisite(
         "containerd",
         LOCAL,

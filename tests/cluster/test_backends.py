@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -146,3 +147,17 @@ def test_missing_host_packages_name_the_apt_command() -> None:
     message = " ".join(done.stderr.split())
     assert "apt-get install" in message and "containerd" in message, message
     assert "Traceback" not in done.stderr
+
+
+def test_a_go_older_than_the_modules_ask_for_is_refused(monkeypatch, tmp_path: Path) -> None:
+    # GOTOOLCHAIN=local: a Go older than a module's `go` line would fail mid-build instead.
+    fake = tmp_path / "go"
+    fake.write_text("#!/bin/sh\necho go1.25.0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    wanted = ".".join(map(str, gobuild.required_go()))
+    assert gobuild.required_go() >= (1, 26, 0)  # etcd's module asks for go 1.26.0
+    from docker2k8s.cluster import ClusterError
+
+    with pytest.raises(ClusterError, match=f"needs Go {re.escape(wanted)} or newer"):
+        gobuild.find_go()

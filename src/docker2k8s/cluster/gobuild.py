@@ -25,8 +25,6 @@ from .layout import (
     repo_cluster_dir,
 )
 
-MIN_GO = (1, 24, 4)  # metrics-server v0.8.0 asks for go 1.24.4
-
 
 def _version_ldflags(version: str) -> list[str]:
     """-X flags that make `kubectl version` and /version report the pinned release."""
@@ -134,22 +132,35 @@ COMPOSE = GoProgram(
 )
 
 
+def _version(text: str) -> tuple[int, ...]:
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(g or 0) for g in match.groups()) if match else (0, 0, 0)
+
+
+def required_go() -> tuple[int, ...]:
+    """The newest `go` line among the modules d2k builds: with GOTOOLCHAIN=local, an older Go
+    refuses to build that module (etcd's, for its dependencies, asks for 1.26)."""
+    lines = []
+    for program in (*ALL_PROGRAMS, COMPOSE):
+        go_mod = (program.module_dir() / "go.mod").read_text()
+        lines += re.findall(r"^go (\S+)$", go_mod, re.M)
+    return max(map(_version, lines))
+
+
 def find_go() -> Path:
     """The Go toolchain, or a ClusterError saying how to install one."""
+    wanted = ".".join(map(str, required_go()))
     found = shutil.which("go") or (
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
     if not found:
         raise ClusterError(
             "No Go toolchain found: the local cluster builds Kubernetes from source. "
-            "Install Go 1.24 or newer (for example the official tarball into /usr/local/go, "
-            "or `apt-get install golang-1.24` where available) and put it on PATH."
+            f"Install Go {wanted} or newer (for example the official tarball into /usr/local/go) "
+            "and put it on PATH."
         )
     out = subprocess.run([found, "env", "GOVERSION"], capture_output=True, text=True).stdout
-    match = re.match(r"go(\d+)\.(\d+)(?:\.(\d+))?", out.strip())
-    found_version = tuple(int(g or 0) for g in match.groups()) if match else (0, 0, 0)
-    if found_version < MIN_GO:
-        wanted = ".".join(map(str, MIN_GO))
+    if _version(out) < required_go():
         raise ClusterError(
             f"{found} is {out.strip() or 'an unknown version'}; building Kubernetes "
             f"{KUBERNETES_VERSION} and its add-ons needs Go {wanted} or newer. Install a newer Go."

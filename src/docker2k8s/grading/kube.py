@@ -17,7 +17,7 @@ from kubernetes import config, dynamic
 from kubernetes.client import ApiClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
-WORKSHOP_CONTEXT = "docker2k8s"
+from docker2k8s.cluster.layout import CONTEXT_NAME
 
 # The kinds labs ask about, so learners can write "Deployment" instead of an apiVersion.
 API_VERSIONS = {
@@ -47,9 +47,7 @@ API_VERSIONS = {
 def client() -> dynamic.DynamicClient:
     contexts, _ = config.list_kube_config_contexts()
     names = {c["name"] for c in contexts}
-    wanted = os.environ.get("D2K_KUBE_CONTEXT") or (
-        WORKSHOP_CONTEXT if WORKSHOP_CONTEXT in names else None
-    )
+    wanted = os.environ.get("D2K_KUBE_CONTEXT") or (CONTEXT_NAME if CONTEXT_NAME in names else None)
     return dynamic.DynamicClient(
         ApiClient(config.new_client_from_config(context=wanted).configuration)
     )

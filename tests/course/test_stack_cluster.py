@@ -12,20 +12,21 @@ import re
 import secrets
 import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from polling import wait_for
 
+from docker2k8s.cluster.layout import CONTEXT_NAME
+from docker2k8s.images import APP_NAMES, image_refs
 from docker2k8s.paths import REPO_ROOT
 
 pytestmark = pytest.mark.cluster
 
-CONTEXT = "docker2k8s"
 K8S = REPO_ROOT / "apps" / "k8s"
-IMAGES = [f"docker2k8s/{name}:0.1.0" for name in ("inference", "chat", "web", "db")]
+IMAGES = image_refs(APP_NAMES)
 # The order a reader applies them in (chapters 05-07); the Secret comes from kubectl create.
 STACK = [
     "db-service.yaml",
@@ -44,7 +45,7 @@ ROLLOUTS = ["statefulset/db", "deployment/inference", "deployment/chat", "deploy
 
 def kubectl(*args: str, timeout: float = 120, check: bool = True) -> str:
     result = subprocess.run(
-        ["kubectl", "--context", CONTEXT, *args],
+        ["kubectl", "--context", CONTEXT_NAME, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -55,28 +56,18 @@ def kubectl(*args: str, timeout: float = 120, check: bool = True) -> str:
     return result.stdout
 
 
-def wait_for(what: str, probe: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(2)
-    pytest.fail(f"{what} within {timeout:.0f} s (last seen: {last!r})")
-
-
 @pytest.fixture(scope="module")
 def stack_cluster(d2k) -> None:
     """The cluster answers, advertises GPUs, and has the app images."""
     probe = subprocess.run(
-        ["kubectl", "--context", CONTEXT, "get", "nodes", "-o", "json"],
+        ["kubectl", "--context", CONTEXT_NAME, "get", "nodes", "-o", "json"],
         capture_output=True,
         text=True,
         check=False,
     )
     if probe.returncode != 0:
-        pytest.fail(f"no cluster at context {CONTEXT!r} ({probe.stderr.strip()}): d2k cluster up")
+        error = probe.stderr.strip()
+        pytest.fail(f"no cluster at context {CONTEXT_NAME!r} ({error}): d2k cluster up")
     nodes = json.loads(probe.stdout)["items"]
     if not any(int(n["status"]["allocatable"].get("nvidia.com/gpu", "0")) for n in nodes):
         pytest.fail(
@@ -132,7 +123,16 @@ def web_url(stack: str) -> Iterator[str]:
     """`kubectl port-forward service/web PORT:80`, as chapter 05 shows."""
     port = free_port()
     forward = subprocess.Popen(
-        ["kubectl", "--context", CONTEXT, "port-forward", "-n", stack, "service/web", f"{port}:80"],
+        [
+            "kubectl",
+            "--context",
+            CONTEXT_NAME,
+            "port-forward",
+            "-n",
+            stack,
+            "service/web",
+            f"{port}:80",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -66,3 +66,9 @@ def test_rollout_and_pods_ready(namespace):
         kube.pods_ready(namespace, "app=hello", count=3, timeout=2)
     with pytest.raises(AssertionError, match="wants 2 replicas, expected 5"):
         kube.deployment_available("hello", namespace, replicas=5, timeout=1)
+
+
+def test_node_has_image(cluster):
+    # The sandbox image is always on the node, listed under its full name.
+    assert kube.node_has_image("docker2k8s/pause:3.10")
+    assert not kube.node_has_image("docker2k8s/pause:0.0.0-never-built")

@@ -75,6 +75,16 @@ def list_objects(
     return found.to_dict()["items"]
 
 
+def node_has_image(ref: str) -> bool:
+    """Some node lists `ref` among its images (the kubelet reports docker.io/REF for REF)."""
+    return any(
+        name.endswith("/" + ref)
+        for node in list_objects("Node")
+        for image in (node.get("status") or {}).get("images") or []
+        for name in image.get("names") or []
+    )
+
+
 def field(obj: dict[str, Any], path: str) -> Any:
     """Read a dotted path with list indexes, e.g. `spec.template.spec.containers[0].image`."""
     value: Any = obj
@@ -93,8 +103,9 @@ def has_field(kind: str, name: str, namespace: str | None, path: str, expected: 
     return actual
 
 
-def _wait(condition, timeout: float, interval: float = 1.0):
-    """Retry `condition` until it stops raising AssertionError or `timeout` passes."""
+def eventually(condition, timeout: float = 10, interval: float = 1.0):
+    """Retry `condition` until it stops raising AssertionError or `timeout` passes: controllers
+    need a moment to catch up, so a check's condition may want a few tries."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -105,7 +116,8 @@ def _wait(condition, timeout: float, interval: float = 1.0):
             time.sleep(interval)
 
 
-def _pod_is_ready(pod: dict[str, Any]) -> bool:
+def pod_is_ready(pod: dict[str, Any]) -> bool:
+    """The Pod's Ready condition is True: it passes its readiness probe and gets traffic."""
     conditions = (pod.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
@@ -115,12 +127,12 @@ def pod_ready(name: str, namespace: str, timeout: float = 60) -> dict[str, Any]:
 
     def ready() -> dict[str, Any]:
         pod = get("Pod", name, namespace)
-        if not _pod_is_ready(pod):
+        if not pod_is_ready(pod):
             phase = (pod.get("status") or {}).get("phase", "unknown")
             raise AssertionError(f"Pod {name} is not Ready (phase {phase})")
         return pod
 
-    return _wait(ready, timeout)
+    return eventually(ready, timeout)
 
 
 def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -> list[dict]:
@@ -132,7 +144,7 @@ def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -
             for p in list_objects("Pod", namespace, selector)
             if not (p.get("metadata") or {}).get("deletionTimestamp")
         ]
-        ready_pods = [p for p in pods if _pod_is_ready(p)]
+        ready_pods = [p for p in pods if pod_is_ready(p)]
         if len(pods) != count or len(ready_pods) != count:
             raise AssertionError(
                 f"{len(ready_pods)} of {len(pods)} Pods matching {selector!r} are Ready, "
@@ -140,7 +152,7 @@ def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -
             )
         return pods
 
-    return _wait(ready, timeout)
+    return eventually(ready, timeout)
 
 
 def deployment_available(
@@ -163,4 +175,4 @@ def deployment_available(
             )
         return deployment
 
-    return _wait(available, timeout)
+    return eventually(available, timeout)

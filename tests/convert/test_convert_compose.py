@@ -1,5 +1,5 @@
 """Compose files -> manifests: the fixtures under fixtures/ (golden files reviewed by hand)
-and a table of small inline files, every output checked against the Kubernetes 1.34 schemas."""
+and a table of small inline files, every output checked against the pinned release's schemas."""
 
 from collections.abc import Callable
 from pathlib import Path

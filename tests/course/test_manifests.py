@@ -1,9 +1,9 @@
 """The running example's Kubernetes manifests (apps/k8s/) are what the chapters and labs promise.
 
-Offline checks: schema-valid for Kubernetes 1.34, images built locally and never pulled,
-resource requests everywhere, Services that select Pods some workload really creates, and every
-file shown in a chapter. Each check returns the problems it found, so the tests below also feed
-it broken copies and make sure it complains.
+Offline checks: schema-valid for the pinned Kubernetes release, images built locally and never
+pulled, resource requests everywhere, Services that select Pods some workload really creates, and
+every file shown in a chapter. Each check returns the problems it found, so the tests below also
+feed it broken copies and make sure it complains.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import schemas
 import yaml
 
 from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
 CHAPTERS = REPO_ROOT / "docs" / "chapters"
-KUBERNETES_VERSION = "1.34.0"
 IMAGE_RE = re.compile(r"^docker2k8s/(web|chat|inference|db):(\d+\.\d+\.\d+)$")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 
@@ -65,7 +65,7 @@ def containers(spec: Manifest) -> Iterator[Manifest]:
 
 def schema_problems(obj: Manifest) -> list[str]:
     try:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        schemas.validate(obj)
     except kubernetes_validate.ValidationError as error:
         return [f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}: {error.message}"]
     return []

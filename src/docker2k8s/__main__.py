@@ -1,5 +1,5 @@
 """`python -m docker2k8s` is `d2k`."""
 
-from docker2k8s.cli import app
+from docker2k8s.cli import main
 
-app(prog_name="d2k")
+main()

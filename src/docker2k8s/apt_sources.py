@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker2k8s.errors import D2KError
+
 APT_DIR = Path("/etc/apt")
 
 
@@ -17,10 +19,6 @@ APT_DIR = Path("/etc/apt")
 class Mirrors:
     archive: str  # serves SUITE and SUITE-updates
     security: str  # serves SUITE-security
-
-
-class NoMirrorError(RuntimeError):
-    """No Debian archive is configured in apt; the message says how to name one."""
 
 
 def _entries(apt_dir: Path) -> list[tuple[str, str]]:
@@ -44,9 +42,9 @@ def host_mirrors(suite: str, apt_dir: Path = APT_DIR) -> Mirrors:
     entries = [(uri.rstrip("/"), s) for uri, s in _entries(apt_dir)]
     archive = next((uri for uri, s in entries if s == suite), None)
     if archive is None:
-        raise NoMirrorError(
-            f"no apt source for Debian {suite} in {apt_dir}; "
-            "name a mirror with D2K_DEBIAN_MIRROR=http://MIRROR/debian (or --mirror)"
+        raise D2KError(
+            f"No apt source for Debian {suite} in {apt_dir}.",
+            "name a mirror with D2K_DEBIAN_MIRROR=http://MIRROR/debian (or --mirror)",
         )
     security = next((uri for uri, s in entries if s == f"{suite}-security"), None)
     return Mirrors(archive, security or derived_security(archive))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from docker2k8s import __version__, prerequisites
 from docker2k8s.cluster.commands import app as cluster_app
 from docker2k8s.convert.commands import app as convert_app
+from docker2k8s.errors import D2KError
 from docker2k8s.image_commands import app as images_app
 
 app = typer.Typer(
@@ -104,11 +108,7 @@ def setup(
         if prerequisite.check().ok:
             continue
         console.print(f"setting up {prerequisite.name}")
-        try:
-            console.print(prerequisite.repair())
-        except Exception as error:  # ClusterError, RuntimeError, OSError: each says its fix
-            errors.print(f"[red]{prerequisite.name}:[/] {error}")
-            raise typer.Exit(1) from None
+        console.print(prerequisite.repair())
     console.print("[green]setup done[/]")
 
 
@@ -119,20 +119,16 @@ def build_labs(
     """Write the student notebooks in labs/ from solutions/ (solutions replaced by exercises)."""
     from docker2k8s import labs  # nbformat is slow to import; only this command needs it
 
-    try:
-        if check:
-            stale = labs.stale_labs()
-            for problem in stale:
-                errors.print(f"[red]stale:[/] {problem}")
-            if stale:
-                errors.print("Fix: d2k build-labs")
-                raise typer.Exit(1)
-            console.print("labs/ is up to date")
-            return
-        written = labs.build_labs()
-    except labs.SolutionMarkerError as error:
-        errors.print(f"[red]Bad solution markers:[/] {error}")
-        raise typer.Exit(2) from None
+    if check:
+        stale = labs.stale_labs()
+        for problem in stale:
+            errors.print(f"[red]stale:[/] {problem}")
+        if stale:
+            errors.print("Fix: d2k build-labs")
+            raise typer.Exit(1)
+        console.print("labs/ is up to date")
+        return
+    written = labs.build_labs()
     for path in written:
         console.print(f"wrote {path.relative_to(labs.SOLUTIONS_DIR.parent)}")
     console.print(f"labs/ is up to date ({len(written)} files written)")
@@ -191,3 +187,30 @@ def workshop_down() -> None:
 
     stopped = workshop.down()
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def main() -> None:
+    """The `d2k` entry point: every expected failure is reported here, once, without a
+    traceback (what failed, then the fix); a traceback means a bug in d2k."""
+    try:
+        app(prog_name="d2k")
+    except D2KError as error:
+        _report(error.problem, error.fix)
+        sys.exit(error.exit_code)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {error.filename}" if error.filename else ""
+        _report(
+            f"No space left on the disk{where}.",
+            "free disk space (`d2k cluster repair` trims the cluster's logs and etcd), then run "
+            "the command again",
+        )
+        sys.exit(1)
+
+
+def _report(problem: str, fix: str) -> None:
+    # Text, not markup: a message may hold brackets ("[Errno 28]", a list of names).
+    errors.print(Text.assemble(("error: ", "red"), problem), highlight=False, soft_wrap=True)
+    if fix:
+        errors.print(Text.assemble(("fix: ", "bold"), fix), highlight=False, soft_wrap=True)

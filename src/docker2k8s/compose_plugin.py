@@ -14,7 +14,6 @@ from pathlib import Path
 from rich.console import Console
 
 from docker2k8s.cluster.gobuild import COMPOSE, build
-from docker2k8s.cluster.layout import Layout
 
 
 def plugin_dir() -> Path:
@@ -41,7 +40,7 @@ def compose_version() -> str | None:
 
 def install_compose_plugin(console: Console | None = None) -> Path:
     """Build Compose v2 (cached) and link it into the CLI plugin directory; return the link."""
-    binary = build(COMPOSE, Layout.default(), console) / "docker-compose"
+    binary = build(COMPOSE, console) / "docker-compose"
     link = plugin_dir() / "docker-compose"
     link.parent.mkdir(parents=True, exist_ok=True)
     # A link, not a copy: a wiped cache leaves a dangling link, `docker compose` fails, and the

@@ -37,11 +37,7 @@ def build(
     ] = None,
 ) -> None:
     """Build the base image and the app images (inference, chat, web, db), with no registry."""
-    try:
-        specs = images.image_specs(names)
-    except images.ImageBuildError as err:
-        errors.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
+    specs = images.image_specs(names)
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.fields[image]:<10}"),
@@ -54,14 +50,7 @@ def build(
         def on_step(name: str, text: str) -> None:
             prog.update(tasks[name], description=text)
 
-        try:
-            results = images.build_images(
-                names, base=base, force=force, mirror=mirror, on_step=on_step
-            )
-        except images.ImageBuildError as err:
-            prog.stop()
-            errors.print(f"[red]error:[/red] {err}")
-            raise typer.Exit(1) from None
+        results = images.build_images(names, base=base, force=force, mirror=mirror, on_step=on_step)
         for s in specs:
             prog.update(tasks[s.name], description="done", total=1, completed=1)
     table = Table(title="docker2k8s images")
@@ -96,15 +85,11 @@ def load(
 
     Nothing is pulled: the cluster runs exactly the images built here.
     """
-    from docker2k8s.cluster import ClusterError, current_backend
+    from docker2k8s import cluster
 
     refs = names or images.image_refs(images.APP_NAMES)
-    backend = current_backend()
+    provider = cluster.current()
     for ref in refs:
-        with console.status(f"loading {ref} into the {backend.name} cluster"):
-            try:
-                backend.load_image(ref)
-            except ClusterError as err:
-                errors.print(f"[red]error:[/red] {err}")
-                raise typer.Exit(1) from None
+        with console.status(f"loading {ref} into the {provider.name} cluster"):
+            provider.load_image(ref)
         console.print(f"loaded {ref}")

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s import __version__, apt_sources
+from docker2k8s import apt_sources, shell, versions
+from docker2k8s.errors import D2KError
 from docker2k8s.paths import REPO_ROOT, cache_dir
 
 APPS_DIR = REPO_ROOT / "apps"
@@ -65,10 +66,6 @@ _BASE_TRIM = (
 )
 
 
-class ImageBuildError(Exception):
-    """A build failed; the message names the image, the cause and the log to read."""
-
-
 @dataclass(frozen=True)
 class ImageSpec:
     name: str
@@ -76,7 +73,7 @@ class ImageSpec:
 
     @property
     def ref(self) -> str:
-        return BASE_REF if self.name == "base" else f"{PREFIX}/{self.name}:{__version__}"
+        return BASE_REF if self.name == "base" else f"{PREFIX}/{self.name}:{versions.APPS}"
 
     @property
     def latest(self) -> str:
@@ -88,8 +85,10 @@ def image_specs(names: Iterable[str] | None = None) -> list[ImageSpec]:
     wanted = list(names) if names else list(ALL_NAMES)
     unknown = [n for n in wanted if n not in ALL_NAMES]
     if unknown:
-        raise ImageBuildError(
-            f"unknown image name(s): {', '.join(unknown)}; choose from {', '.join(ALL_NAMES)}"
+        raise D2KError(
+            f"unknown image name(s): {', '.join(unknown)}",
+            f"choose from {', '.join(ALL_NAMES)}",
+            exit_code=2,
         )
     return [ImageSpec(n, None if n == "base" else APPS_DIR / n) for n in ALL_NAMES if n in wanted]
 
@@ -105,8 +104,15 @@ def built_images(names: Iterable[str] | None = None) -> list[str]:
 
 
 # ---- docker helpers ---------------------------------------------------------------------------
-def _docker(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, **kw)
+def _docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """A quick docker command (inspect, tag, version): a hung Docker Engine is a D2KError."""
+    return shell.run(
+        ["docker", *args],
+        what=f"`docker {' '.join(args[:2])}`",
+        fix="check that Docker Engine answers (`docker version`); d2k setup starts it",
+        check=False,
+        timeout=timeout,
+    )
 
 
 def image_id(ref: str) -> str | None:
@@ -121,13 +127,12 @@ def _image_label(ref: str, label: str) -> str | None:
 
 
 def check_docker() -> None:
-    if shutil.which("docker") is None:
-        raise ImageBuildError("the docker CLI is not installed (apt-get install docker.io)")
-    r = _docker("version", "--format", "{{.Server.Version}}")
+    shell.require("docker")
+    r = _docker("version", "--format", "{{.Server.Version}}", timeout=15)
     if r.returncode != 0:
-        raise ImageBuildError(
-            "Docker Engine is not reachable: start it (dockerd, or `systemctl start docker`) "
-            f"and check `docker version` works. ({r.stderr.strip()[:200]})"
+        raise D2KError(
+            f"Docker Engine is not reachable ({r.stderr.strip()[:200]}).",
+            "d2k setup (starts dockerd), or `systemctl start docker`; then `docker version`",
         )
 
 
@@ -146,17 +151,14 @@ def context_hash(context: Path, *extra: str) -> str:
 
 # ---- the base image ---------------------------------------------------------------------------
 def _host_archive() -> str:
-    try:
-        return apt_sources.host_mirrors(SUITE).archive
-    except apt_sources.NoMirrorError as error:
-        raise ImageBuildError(str(error)) from None
+    return apt_sources.host_mirrors(SUITE).archive
 
 
 def security_mirror(archive: str) -> str:
     """The security archive that goes with `archive`: the host's when it uses the same archive."""
     try:
         host = apt_sources.host_mirrors(SUITE)
-    except apt_sources.NoMirrorError:
+    except D2KError:
         return apt_sources.derived_security(archive)
     return host.security if host.archive == archive else apt_sources.derived_security(archive)
 
@@ -200,18 +202,18 @@ def build_base(mirror: str, force: bool, step: Callable[[str], None], log: Path)
             stderr=subprocess.STDOUT,
         )
     if r.returncode != 0:
-        raise ImageBuildError(f"docker import of the base image failed; see {log}")
+        raise D2KError(f"docker import of the base image failed; see {log}")
     return True
 
 
 def _debootstrap_tarball(mirror: str, tarball: Path, step: Callable[[str], None], log: Path):
     if shutil.which("debootstrap") is None:
-        raise ImageBuildError(
+        raise D2KError(
             "debootstrap is not installed: apt-get install debootstrap "
             "(or pass --base debian:bookworm-slim to use the official image when online)"
         )
     if os.geteuid() != 0:
-        raise ImageBuildError(
+        raise D2KError(
             "debootstrap needs root to create device files and set owners; "
             "run `d2k images build` as root (e.g. with sudo)"
         )
@@ -227,7 +229,7 @@ def _debootstrap_tarball(mirror: str, tarball: Path, step: Callable[[str], None]
                 stderr=subprocess.STDOUT,
             )
         if r.returncode != 0:
-            raise ImageBuildError(
+            raise D2KError(
                 f"debootstrap failed (is {mirror} reachable? set D2K_DEBIAN_MIRROR to a local "
                 f"mirror); see {log}"
             )
@@ -255,7 +257,7 @@ def _debootstrap_tarball(mirror: str, tarball: Path, step: Callable[[str], None]
                 ["tar", "--numeric-owner", "--xattrs", "-C", str(rootfs), "-c", "."], stdout=fh
             )
         if r.returncode != 0:
-            raise ImageBuildError(f"tar of {rootfs} failed")
+            raise D2KError(f"tar of {rootfs} failed")
         partial.replace(tarball)
         for stale in tarball.parent.glob(f"{SUITE}-*.tar"):  # older inputs: never used again
             if stale != tarball:
@@ -272,7 +274,7 @@ def build_app(
     assert spec.context is not None
     base_id = image_id(base)
     if base_id is None:
-        raise ImageBuildError(
+        raise D2KError(
             f"base image {base} is not in the local Docker Engine; build it first with "
             f"`d2k images build base` (or pass --base IMAGE that you have pulled)"
         )
@@ -310,7 +312,7 @@ def build_app(
                 step(line.strip()[:70])
         proc.wait()
     if proc.returncode != 0:
-        raise ImageBuildError(
+        raise D2KError(
             f"docker build of {spec.ref} failed; the last lines of {log}:\n"
             + "".join(log.read_text().splitlines(keepends=True)[-15:])
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from docker2k8s.errors import D2KError
 from docker2k8s.paths import REPO_ROOT
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -20,8 +21,10 @@ PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
 SOLUTIONS_DIR, LABS_DIR = REPO_ROOT / "solutions", REPO_ROOT / "labs"
 
 
-class SolutionMarkerError(ValueError):
+class SolutionMarkerError(D2KError):
     """A BEGIN without END (or the reverse): the lab would leak or lose code."""
+
+    exit_code = 2  # the solution notebook is bad input
 
 
 def strip_solution(source: str, where: str = "") -> str:

@@ -18,10 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docker2k8s import compose_plugin, processes
-from docker2k8s.cluster.errors import ClusterError
+from docker2k8s import compose_plugin, processes, shell, versions
 from docker2k8s.cluster.gobuild import find_go, required_go
-from docker2k8s.cluster.layout import COMPOSE_VERSION
+from docker2k8s.errors import D2KError
 from docker2k8s.paths import cache_dir
 
 # Who needs a prerequisite: everyone, the air-gapped `local` cluster, the `kind` cluster, or tests.
@@ -98,7 +97,7 @@ def _compose() -> Finding:
 
 
 def _install_compose() -> str:
-    return f"built Docker Compose {COMPOSE_VERSION}: {compose_plugin.install_compose_plugin()}"
+    return f"built Docker Compose {versions.COMPOSE}: {compose_plugin.install_compose_plugin()}"
 
 
 def _python() -> Finding:
@@ -139,8 +138,8 @@ def _go_toolchain() -> Finding:
     """The same lookup and minimum version the cluster build uses."""
     try:
         go = find_go()
-    except ClusterError as error:
-        return Finding(False, str(error))
+    except D2KError as error:
+        return Finding(False, error.problem)
     out = subprocess.run([go, "version"], capture_output=True, text=True, timeout=20, check=False)
     return Finding(True, out.stdout.strip())
 
@@ -219,14 +218,11 @@ PREREQUISITES: list[Prerequisite] = [
         f"install Go {'.'.join(map(str, required_go()))} or newer and put it on PATH",
     ),
     Prerequisite(
-        "containerd",
+        "C compiler and libseccomp (runc is built with cgo)",
         LOCAL,
-        _command("containerd", "--version"),
-        "apt-get install containerd",
-        apt=("containerd",),
-    ),
-    Prerequisite(
-        "runc", LOCAL, _command("runc", "--version"), "apt-get install runc", apt=("runc",)
+        _any_file("/usr/include/seccomp.h"),
+        "apt-get install gcc libc6-dev libseccomp-dev",
+        apt=("gcc", "libc6-dev", "libseccomp-dev", "pkg-config"),
     ),
     Prerequisite(
         "CNI plugins",
@@ -256,7 +252,9 @@ PREREQUISITES: list[Prerequisite] = [
         "apt-get install openssl",
         apt=("openssl",),
     ),
-    Prerequisite("kind", KIND, _command("kind", "version"), "go install sigs.k8s.io/kind@v0.30.0"),
+    Prerequisite(
+        "kind", KIND, _command("kind", "version"), f"go install sigs.k8s.io/kind@{versions.KIND}"
+    ),
     Prerequisite(
         "Test packages",
         TESTS,
@@ -302,11 +300,14 @@ def missing_apt_packages(packages: set[str]) -> list[str]:
 
 def install_apt_packages(packages: list[str]) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
+    fix = "check that this machine reaches its Debian mirror (`apt-get update`), then run again"
+    shell.run(["apt-get", "update", "-qq"], env=env, timeout=900, what="apt-get update", fix=fix)
+    shell.run(
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-        check=True,
         env=env,
+        timeout=1800,
+        what=f"apt-get install {' '.join(packages)}",
+        fix=fix,
     )
 
 
@@ -316,13 +317,14 @@ def start_docker_engine(timeout: float = 60) -> Path:
     Machines without systemd (containers, CI) have nobody else to start it.
     """
     if os.geteuid() != 0:
-        raise RuntimeError("Docker Engine is not running. Fix: sudo systemctl start docker")
+        raise D2KError("Docker Engine is not running.", "sudo systemctl start docker")
     processes.start("dockerd", ["dockerd"])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if docker_engine().ok:
             return processes.log_file("dockerd")
         time.sleep(1)
-    raise RuntimeError(
-        f"dockerd did not answer within {timeout:.0f} s; see {processes.log_file('dockerd')}"
+    raise D2KError(
+        f"dockerd did not answer within {timeout:.0f} s.",
+        f"read {processes.log_file('dockerd')}",
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s import processes
+from docker2k8s import processes, shell
+from docker2k8s.errors import D2KError
 from docker2k8s.paths import REPO_ROOT, state_dir, tool_path
 
 SITE_DIR = REPO_ROOT / "site"
@@ -26,7 +26,7 @@ class Endpoint:
 
 def build_docs() -> None:
     argv = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(SITE_DIR)]
-    subprocess.run(argv, cwd=REPO_ROOT, check=True)
+    shell.run(argv, cwd=REPO_ROOT, what="building the docs site (mkdocs build --strict)")
 
 
 def _token() -> str:
@@ -47,7 +47,10 @@ def _wait_http(url: str, timeout: float) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from None
+                raise D2KError(
+                    f"{url} did not answer within {timeout:.0f} s.",
+                    f"read the logs in {state_dir() / 'logs'}",
+                ) from None
             time.sleep(0.5)
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from docker2k8s.apt_sources import NoMirrorError, host_mirrors
+from docker2k8s.apt_sources import host_mirrors
+from docker2k8s.errors import D2KError
 
 
 def _apt(tmp_path: Path, sources_list: str = "", **parts: str) -> Path:
@@ -46,7 +47,7 @@ def test_disabled_and_other_suites_are_not_used(tmp_path):
         "deb http://old.example/debian bullseye main\n",
         off_sources="Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n",
     )
-    with pytest.raises(NoMirrorError, match="D2K_DEBIAN_MIRROR"):
+    with pytest.raises(D2KError, match="D2K_DEBIAN_MIRROR"):
         host_mirrors("bookworm", apt)
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from . import Options, Result, convert_compose, convert_docker_run, to_yaml, write_files
 from .errors import ConvertError
@@ -67,11 +66,6 @@ def _emit(result: Result, output_dir: Path | None, strict: bool, quiet: bool) ->
         raise typer.Exit(1)
 
 
-def _fail(err: ConvertError) -> None:
-    _stderr().print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 def _check_size(size: str) -> str:
     if size and size[-2:] in ("Ki", "Mi", "Gi", "Ti", "Pi") and size[:-2].isdigit():
         return size
@@ -99,19 +93,16 @@ def run(
     quiet: Quiet = False,
 ) -> None:
     """Convert one `docker run` command: d2k convert run -- docker run --gpus all IMAGE."""
-    try:
-        kinds = {"pod": "Pod", "deployment": "Deployment", "statefulset": "StatefulSet"}
-        if workload is not None and workload.lower() not in kinds:
-            raise ConvertError(f"--as {workload}: use Pod, Deployment or StatefulSet")
-        options = Options(
-            volume_size=_check_size(volume_size),
-            all_gpus=all_gpus,
-            service_type=_service_type(service_type),
-            workload=kinds[workload.lower()] if workload else None,
-        )
-        result = convert_docker_run(command, options)
-    except ConvertError as err:
-        _fail(err)
+    kinds = {"pod": "Pod", "deployment": "Deployment", "statefulset": "StatefulSet"}
+    if workload is not None and workload.lower() not in kinds:
+        raise ConvertError(f"--as {workload}: use Pod, Deployment or StatefulSet")
+    options = Options(
+        volume_size=_check_size(volume_size),
+        all_gpus=all_gpus,
+        service_type=_service_type(service_type),
+        workload=kinds[workload.lower()] if workload else None,
+    )
+    result = convert_docker_run(command, options)
     _emit(result, output_dir, strict, quiet)
 
 
@@ -144,15 +135,12 @@ def compose(
     quiet: Quiet = False,
 ) -> None:
     """Convert every service of a Compose file."""
-    try:
-        options = Options(
-            statefulsets=set(statefulset or []),
-            volume_size=_check_size(volume_size),
-            all_gpus=all_gpus,
-            wait_image=wait_image,
-            service_type=_service_type(service_type),
-        )
-        result = convert_compose(files, options, profile or [])
-    except ConvertError as err:
-        _fail(err)
+    options = Options(
+        statefulsets=set(statefulset or []),
+        volume_size=_check_size(volume_size),
+        all_gpus=all_gpus,
+        wait_image=wait_image,
+        service_type=_service_type(service_type),
+    )
+    result = convert_compose(files, options, profile or [])
     _emit(result, output_dir, strict, quiet)

@@ -12,30 +12,18 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from docker2k8s import __version__, images
+from docker2k8s import images, versions
+from docker2k8s.errors import D2KError
 from docker2k8s.paths import REPO_ROOT
 
 IMAGE_REPOSITORY = "docker2k8s/gpu-plugin"
 DEFAULT_BASE = "docker2k8s/base:bookworm"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/docker2k8s: the build context
 DOCKERFILE = REPO_ROOT / "cluster" / "addons" / "gpu" / "Dockerfile"
-MANIFEST = REPO_ROOT / "cluster" / "addons" / "gpu" / "daemonset.yaml"
-
-
-class ImageBuildError(RuntimeError):
-    """The image could not be built; the message says why and what to do."""
 
 
 def image_name() -> str:
-    return f"{IMAGE_REPOSITORY}:{__version__}"
-
-
-def _build_workshop_base() -> None:
-    """Build docker2k8s/base:bookworm from Debian packages, as the app images do (cached)."""
-    try:
-        images.build_images(["base"])
-    except images.ImageBuildError as error:
-        raise ImageBuildError(f"building the base image {DEFAULT_BASE} failed: {error}") from None
+    return f"{IMAGE_REPOSITORY}:{versions.APPS}"
 
 
 def build_plugin_image(base: str | None = None, log_path: Path | None = None) -> str:
@@ -47,19 +35,16 @@ def build_plugin_image(base: str | None = None, log_path: Path | None = None) ->
     """
     base = base or os.environ.get("D2K_GPU_BASE_IMAGE") or DEFAULT_BASE
     if not DOCKERFILE.exists():
-        raise ImageBuildError(f"{DOCKERFILE} is missing: run from a checkout of the repository.")
-    try:
-        base_present = images.image_id(base) is not None
-    except FileNotFoundError:
-        raise ImageBuildError(
-            "the docker CLI is not installed. Fix: apt-get install docker.io"
-        ) from None
+        raise D2KError(f"{DOCKERFILE} is missing.", "run d2k from a checkout of the repository")
+    images.check_docker()
+    base_present = images.image_id(base) is not None
     if not base_present and base == DEFAULT_BASE:
-        _build_workshop_base()
+        images.build_images(["base"])
     elif not base_present:
-        raise ImageBuildError(
-            f"base image {base} is not in Docker Engine. Fix: build the workshop's base image "
-            "(apps/base) first, or pass another Debian bookworm image as base / D2K_GPU_BASE_IMAGE."
+        raise D2KError(
+            f"The base image {base} is not in Docker Engine.",
+            "build the workshop's base image first (`d2k images build base`), or pass another "
+            "Debian bookworm image as base / D2K_GPU_BASE_IMAGE",
         )
     name = image_name()
     with tempfile.TemporaryDirectory(prefix="d2k-gpu-image-") as context:
@@ -81,5 +66,8 @@ def build_plugin_image(base: str | None = None, log_path: Path | None = None) ->
         log_path.write_text(output)
     if result.returncode != 0:
         tail = "\n".join(output.splitlines()[-20:])
-        raise ImageBuildError(f"docker build of {name} failed (exit {result.returncode}):\n{tail}")
+        raise D2KError(
+            f"docker build of {name} failed (exit {result.returncode}):\n{tail}",
+            "read the build output above; `docker version` must answer",
+        )
     return name

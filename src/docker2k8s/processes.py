@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from docker2k8s import pidfile
 from docker2k8s.paths import state_dir
 
 
@@ -21,15 +22,8 @@ def log_file(name: str) -> Path:
 
 
 def running_pid(name: str) -> int | None:
-    """The pid of `name` if its pid file names a live process."""
-    try:
-        pid = int(pid_file(name).read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    except PermissionError:  # alive, owned by someone else
-        return pid
-    return pid
+    """The pid of `name` if its pid file names the very process `start` started."""
+    return pidfile.alive(pid_file(name))
 
 
 def start(name: str, argv: list[str], cwd: Path | None = None, env: dict | None = None) -> int:
@@ -49,12 +43,12 @@ def start(name: str, argv: list[str], cwd: Path | None = None, env: dict | None 
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    pid_file(name).write_text(str(process.pid))
+    pidfile.write(pid_file(name), process.pid, argv)
     return process.pid
 
 
 def stop(name: str, timeout: float = 20) -> bool:
-    """Stop `name` (TERM, then KILL after `timeout`). Returns whether it was running."""
+    """Stop `name` and its session (TERM, then KILL after `timeout`); whether it was running."""
     pid = running_pid(name)
     pid_file(name).unlink(missing_ok=True)
     if pid is None:

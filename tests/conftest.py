@@ -137,15 +137,14 @@ def d2k():
 
 @pytest.fixture(scope="session")
 def cluster():
-    """The workshop cluster, brought up once per session (`d2k cluster up` is idempotent).
+    """The workshop cluster's provider, brought up once per session (`up` is idempotent).
 
-    The backend is D2K_CLUSTER_BACKEND (default auto: kind where it works, else local).
+    The provider is D2K_CLUSTER_PROVIDER (default auto: kind where it works, else local).
     """
-    from docker2k8s.cluster import ClusterError, get_backend
+    from docker2k8s import cluster as clusters
+    from docker2k8s.errors import D2KError
 
-    backend = get_backend(os.environ.get("D2K_CLUSTER_BACKEND", "auto"))
     try:
-        backend.up()
-    except ClusterError as error:
+        return clusters.up(os.environ.get("D2K_CLUSTER_PROVIDER", "auto"))
+    except D2KError as error:
         pytest.fail(f"`d2k cluster up` failed: {error}")
-    return backend

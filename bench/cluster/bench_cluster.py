@@ -1,12 +1,12 @@
 """Benchmarks of the local cluster, printed as a table of medians.
 
-    python bench/cluster/bench_cluster.py [--runs N] [--cold]
+    python bench/cluster/bench_cluster.py [--runs N] [--pods N] [--cold]
 
-- cold build: every Go program from an empty cache (only with --cold: it takes many minutes;
-  without it, the durations recorded by the last cold build are shown);
-- warm `up` until the node is Ready and cluster DNS answers (after a `down`);
+- cold build of each Go program (only with --cold: an empty cache, module downloads included,
+  ~20 minutes; without it, the durations the cached builds recorded are shown);
+- warm `d2k cluster up` after a `down`, until the node is Ready and cluster DNS has an endpoint;
 - apply-to-Ready of a small pod;
-- idle resident memory of every cluster process (components, shims, pods).
+- idle resident memory of the cluster's processes (components, the add-on pods and their shims).
 """
 
 from __future__ import annotations
@@ -23,31 +23,41 @@ from kubernetes import client, config
 from rich.console import Console
 from rich.table import Table
 
+from docker2k8s import cluster, pidfile
 from docker2k8s.cluster import gobuild
-from docker2k8s.cluster.layout import CONTEXT_NAME, PAUSE_IMAGE, Layout
-from docker2k8s.cluster.local import LocalBackend
+from docker2k8s.cluster.local import LocalProvider
+from docker2k8s.cluster.local.layout import Layout
+from docker2k8s.cluster.names import CONTEXT_NAME
+from docker2k8s.cluster.node_images import PAUSE
 
 
-def recorded_build_seconds(lay: Layout) -> float:
-    total = 0.0
-    for program in gobuild.ALL_PROGRAMS:
-        stamp = program.out_dir(lay) / ".complete"
-        total += float(stamp.read_text().split()[1].rstrip("s"))
-    return total
+def recorded_build_seconds() -> dict[str, float]:
+    """What each cached build took when it ran (its `.complete` stamp)."""
+    return {
+        p.name: float((p.out_dir() / ".complete").read_text().split()[1].rstrip("s"))
+        for p in gobuild.CLUSTER_PROGRAMS
+    }
 
 
-def cold_build_seconds() -> float:
+def cold_build_seconds() -> dict[str, float]:
+    """Each program built into an empty cache, in the order `up` builds them."""
+    seconds = {}
     with tempfile.TemporaryDirectory(prefix="d2k-cold-") as tmp:
-        lay = Layout(state=Path(tmp) / "state", run=Path(tmp) / "run", cache=Path(tmp) / "cache")
-        start = time.monotonic()
-        gobuild.build_all(lay, Console(stderr=True))
-        return time.monotonic() - start
+        os.environ["D2K_CACHE_DIR"] = tmp
+        try:
+            for program in gobuild.CLUSTER_PROGRAMS:
+                start = time.monotonic()
+                gobuild.build(program, Console(stderr=True))
+                seconds[program.name] = time.monotonic() - start
+        finally:
+            del os.environ["D2K_CACHE_DIR"]
+    return seconds
 
 
-def warm_up_seconds(backend: LocalBackend, quiet: Console) -> float:
-    backend.down(quiet)
+def warm_up_seconds(quiet: Console) -> float:
+    cluster.down(console=quiet)
     start = time.monotonic()
-    backend.up(quiet)  # returns once the node is Ready and cluster DNS answers
+    cluster.up("local", quiet)  # returns once the node is Ready and cluster DNS has an endpoint
     return time.monotonic() - start
 
 
@@ -57,7 +67,7 @@ def apply_to_ready_seconds(core: client.CoreV1Api, namespace: str) -> float:
         metadata=client.V1ObjectMeta(name=name),
         spec=client.V1PodSpec(
             termination_grace_period_seconds=0,
-            containers=[client.V1Container(name="p", image=PAUSE_IMAGE, image_pull_policy="Never")],
+            containers=[client.V1Container(name="p", image=PAUSE.ref, image_pull_policy="Never")],
         ),
     )
     start = time.monotonic()
@@ -67,28 +77,26 @@ def apply_to_ready_seconds(core: client.CoreV1Api, namespace: str) -> float:
         if any(c.type == "Ready" and c.status == "True" for c in status.conditions or []):
             elapsed = time.monotonic() - start
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
     return elapsed
 
 
-SYSTEM_NAMESPACES = ("kube-system", "docker2k8s-storage")  # add-ons, GPU plugin included
+ADDON_NAMESPACES = ("kube-system", "local-path-storage")  # the GPU plugin included
 
 
 def cluster_pids(lay: Layout, core: client.CoreV1Api) -> set[int]:
-    """Components, shims and the add-on pods; workloads of other namespaces are left out."""
-    pids = set()
-    for pidfile in lay.pids.glob("*.pid"):
-        pids.add(int(pidfile.read_text()))
+    """Components, the add-on pods and their shims; other namespaces' workloads are left out."""
+    pids = {pid for path in lay.pids.glob("*.pid") if (pid := pidfile.alive(path))}
     uids = {
-        pod.metadata.uid for ns in SYSTEM_NAMESPACES for pod in core.list_namespaced_pod(ns).items
+        pod.metadata.uid for ns in ADDON_NAMESPACES for pod in core.list_namespaced_pod(ns).items
     }
     pod_pids: set[int] = set()
     for procs in Path("/sys/fs/cgroup").glob("memory/kubepods/**/cgroup.procs"):
         if any(f"pod{uid}" in str(procs) for uid in uids):
             pod_pids.update(int(p) for p in procs.read_text().split())
     pids |= pod_pids
-    # One containerd shim per pod: count the shims whose children are system pod processes.
+    # One containerd shim per pod: count the shims whose children are add-on pod processes.
     sock = str(lay.containerd_socket).encode()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -116,37 +124,35 @@ def rss_mib(pids: set[int]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="warm `up` runs")
+    parser.add_argument("--pods", type=int, default=20, help="pods applied for apply -> Ready")
     parser.add_argument("--cold", action="store_true", help="also time a cold build (slow)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("the local cluster benchmarks need root")
-    backend = LocalBackend()
-    lay = backend.layout
+    provider = LocalProvider()
     quiet = Console(stderr=True, quiet=True)
     rows: list[tuple[str, str, str]] = []
 
-    if args.cold:
-        rows.append(("cold build, all Go programs", f"{cold_build_seconds():.0f} s", "1 run"))
-    else:
-        rows.append(
-            ("cold build, all Go programs", f"{recorded_build_seconds(lay):.0f} s", "recorded")
-        )
+    builds = cold_build_seconds() if args.cold else recorded_build_seconds()
+    how = "1 run, empty cache" if args.cold else "recorded by the cached build"
+    for name, seconds in builds.items():
+        rows.append((f"cold build: {name}", f"{seconds:.0f} s", how))
+    rows.append(("cold build: total", f"{sum(builds.values()):.0f} s", how))
 
-    ups = [warm_up_seconds(backend, quiet) for _ in range(args.runs)]
+    ups = [warm_up_seconds(quiet) for _ in range(args.runs)]
     rows.append(
         ("warm up -> node Ready + DNS", f"{statistics.median(ups):.1f} s", f"{args.runs} runs")
     )
 
-    api = config.new_client_from_config(str(backend.kubeconfig()), context=CONTEXT_NAME)
+    api = config.new_client_from_config(str(provider.kubeconfig()), context=CONTEXT_NAME)
     core = client.CoreV1Api(api)
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     try:
-        runs = max(5, args.runs)
-        times = [apply_to_ready_seconds(core, namespace) for _ in range(runs)]
+        times = [apply_to_ready_seconds(core, namespace) for _ in range(args.pods)]
         rows.append(
-            ("apply -> Ready, small pod", f"{statistics.median(times):.2f} s", f"{runs} runs")
+            ("apply -> Ready, small pod", f"{statistics.median(times):.2f} s", f"{args.pods} runs")
         )
     finally:
         core.delete_namespace(namespace)
@@ -154,7 +160,7 @@ def main() -> None:
     time.sleep(20)  # let start-up work settle before measuring idle memory
     samples = []
     for _ in range(3):
-        samples.append(rss_mib(cluster_pids(lay, core)))
+        samples.append(rss_mib(cluster_pids(provider.layout, core)))
         time.sleep(2)
     rows.append(
         ("idle RSS, all cluster processes", f"{statistics.median(samples):.0f} MiB", "3 samples")

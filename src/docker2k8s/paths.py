@@ -11,6 +11,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def cluster_dir() -> Path:
+    """The repository's cluster/ directory: Go modules, config templates, add-on manifests."""
+    return Path(os.environ.get("D2K_CLUSTER_DIR") or REPO_ROOT / "cluster")
+
+
 def cache_dir() -> Path:
     """Built binaries, images and downloads: safe to delete, expensive to rebuild."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "docker2k8s"

@@ -1,7 +1,8 @@
 """Fixtures of the cluster tests: one real cluster per session, brought up with `up`.
 
-The backend is `D2K_CLUSTER_BACKEND` (default auto: kind where it works, else local). A missing
+The provider is `D2K_CLUSTER_PROVIDER` (default auto: kind where it works, else local). A missing
 prerequisite fails the session with the error `d2k cluster up` prints, which names the fix.
+Tests in this folder must pass on every provider; local/ holds those of the local provider only.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from docker2k8s.cluster import ClusterBackend
-from docker2k8s.cluster.layout import CONTEXT_NAME
+from docker2k8s.cluster import Provider
+from docker2k8s.cluster.names import CONTEXT_NAME
 
 ECHO_SOURCE = Path(__file__).parent / "echo"
 ECHO_IMAGE = "localhost/docker2k8s-test/echo:1"
 
 
 @pytest.fixture(scope="session")
-def kubectl(cluster: ClusterBackend) -> Callable[..., subprocess.CompletedProcess[str]]:
+def kubectl(cluster: Provider) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run kubectl against the cluster: kubectl("get", "nodes") -> CompletedProcess."""
     binary = shutil.which("kubectl")
     if binary is None:
@@ -46,7 +47,7 @@ def kubectl(cluster: ClusterBackend) -> Callable[..., subprocess.CompletedProces
 
 
 @pytest.fixture(scope="session")
-def api(cluster: ClusterBackend) -> client.ApiClient:
+def api(cluster: Provider) -> client.ApiClient:
     return config.new_client_from_config(str(cluster.kubeconfig()), context=CONTEXT_NAME)
 
 
@@ -69,7 +70,7 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def echo_image(cluster: ClusterBackend) -> str:
+def echo_image(cluster: Provider) -> str:
     """A locally built image (static Go program on scratch), loaded into the cluster."""
     go = shutil.which("go") or "/usr/local/go/bin/go"
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,13 +15,13 @@ import pytest
 import yaml
 from convert_checks import GOLDEN, course_stack
 
-from docker2k8s.cluster import current_backend
+from docker2k8s import cluster
 from docker2k8s.convert import Options, convert_compose, to_yaml
 
 
 @cache
 def _kubeconfig() -> Path:
-    path = current_backend().kubeconfig()
+    path = cluster.current().kubeconfig()
     assert path.exists(), f"no cluster kubeconfig at {path}: start the cluster with d2k cluster up"
     ready = subprocess.run(
         ["kubectl", "--kubeconfig", str(path), "get", "--raw", "/readyz"],
@@ -84,9 +84,9 @@ def test_converted_course_stack_runs_and_the_chat_answers(
         if o["kind"] in ("Deployment", "StatefulSet")
         for c in o["spec"]["template"]["spec"]["containers"]
     }
-    backend = current_backend()
+    provider = cluster.current()
     for image in sorted(images):
-        backend.load_image(image)  # fails with the fix when the image was never built
+        provider.load_image(image)  # fails with the fix when the image was never built
 
     namespace = f"d2k-convert-{secrets.token_hex(3)}"
     kubectl = ["kubectl", "--kubeconfig", str(kubeconfig), "--namespace", namespace]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from polling import wait_for
 
-from docker2k8s.cluster.layout import CONTEXT_NAME
+from docker2k8s.cluster.names import CONTEXT_NAME
 from docker2k8s.images import APP_NAMES, image_refs
 from docker2k8s.paths import REPO_ROOT
 

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from docker2k8s.cluster.node_images import PAUSE
 from docker2k8s.grading import kube
 
 pytestmark = pytest.mark.cluster
@@ -21,7 +22,7 @@ spec:
     spec:
       containers:
         - name: hello
-          image: localhost/docker2k8s/pause:3.10  # the sandbox image: always in the cluster
+          image: IMAGE  # the sandbox image: always in the cluster
           imagePullPolicy: Never
 """
 
@@ -30,7 +31,7 @@ spec:
 def namespace(cluster):
     name = f"checks-{uuid.uuid4().hex[:6]}"
     subprocess.run(["kubectl", "create", "namespace", name], check=True, capture_output=True)
-    manifest = DEPLOYMENT.replace("NS", name)
+    manifest = DEPLOYMENT.replace("NS", name).replace("IMAGE", PAUSE.ref)
     subprocess.run(["kubectl", "apply", "-f", "-"], input=manifest, text=True, check=True)
     yield name
     subprocess.run(["kubectl", "delete", "namespace", name, "--wait=false"], check=True)
@@ -70,5 +71,5 @@ def test_rollout_and_pods_ready(namespace):
 
 def test_node_has_image(cluster):
     # The sandbox image is always on the node, listed under its full name.
-    assert kube.node_has_image("docker2k8s/pause:3.10")
+    assert kube.node_has_image(PAUSE.ref.removeprefix("localhost/"))
     assert not kube.node_has_image("docker2k8s/pause:0.0.0-never-built")

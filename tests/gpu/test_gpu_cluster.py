@@ -15,14 +15,14 @@ from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 from polling import wait_for
 
-from docker2k8s.cluster.layout import CONTEXT_NAME
+from docker2k8s.cluster.names import CONTEXT_NAME
 from docker2k8s.gpu.devices import gpu_ids
-from docker2k8s.gpu.image import MANIFEST, image_name
+from docker2k8s.gpu.image import DOCKERFILE, image_name
 
 pytestmark = pytest.mark.cluster
 
 RESOURCE = "nvidia.com/gpu"
-EXAMPLE = MANIFEST.parent / "examples" / "two-gpus.yaml"
+EXAMPLE = DOCKERFILE.parent / "examples" / "two-gpus.yaml"
 UUID_ID = r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 

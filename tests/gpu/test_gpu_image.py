@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from kubelet_peer import KubeletPeer
 
+from docker2k8s.errors import D2KError
 from docker2k8s.gpu import api
 from docker2k8s.gpu.devices import gpu_ids
-from docker2k8s.gpu.image import ImageBuildError, build_plugin_image
+from docker2k8s.gpu.image import build_plugin_image
 
 pytestmark = pytest.mark.docker
 
@@ -22,7 +23,7 @@ def plugin_image(tmp_path_factory: pytest.TempPathFactory) -> str:
     log = tmp_path_factory.mktemp("gpu-image") / "build.log"
     try:
         return build_plugin_image(log_path=log)
-    except ImageBuildError as error:
+    except D2KError as error:
         pytest.fail(str(error))
 
 

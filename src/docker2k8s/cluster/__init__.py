@@ -1,42 +1,87 @@
-"""Workshop clusters behind one interface: `local` (built from source) and `kind`."""
+"""Workshop clusters: providers (local, kind) behind one interface, and what runs on all of them.
+
+`up` records which provider it uses, lets the provider bring its nodes up, then runs the shared
+actions (actions.ACTIONS). Every later command (`status`, `down`, `images load`) works on the
+recorded provider.
+"""
 
 from __future__ import annotations
 
-from .backend import ClusterBackend, ComponentHealth
-from .errors import ClusterError
+from rich.console import Console
 
-BACKENDS = ("auto", "local", "kind")
+from docker2k8s.errors import D2KError
+
+from . import record
+from .provider import ComponentHealth, Provider
+
+PROVIDERS = ("auto", "local", "kind")
 
 
-def get_backend(name: str = "auto") -> ClusterBackend:
-    """The backend called `name`; `auto` picks kind when it can work here, else local."""
-    from .kind import KindBackend, kind_usable
-    from .local import LocalBackend
+def get_provider(name: str = "auto") -> Provider:
+    """The provider called `name`; `auto` picks kind when it can work here, else local."""
+    from .kind import KindProvider, kind_usable
+    from .local import LocalProvider
 
     if name == "auto":
         usable, _reason = kind_usable()
-        return KindBackend() if usable else LocalBackend()
+        return KindProvider() if usable else LocalProvider()
     if name == "local":
-        return LocalBackend()
+        return LocalProvider()
     if name == "kind":
-        return KindBackend()
-    raise ClusterError(f"Unknown cluster backend {name!r}; choose one of {', '.join(BACKENDS)}.")
+        return KindProvider()
+    raise D2KError(f"Unknown cluster provider {name!r}.", f"choose one of {', '.join(PROVIDERS)}")
 
 
-def current_backend() -> ClusterBackend:
-    """The backend of the cluster that was last brought up (local when none was)."""
-    from .kind import KindBackend
-    from .local import LocalBackend
+def current() -> Provider:
+    """The provider of the cluster `d2k cluster up` made last."""
+    name = record.provider()
+    if name is None:
+        raise D2KError("No workshop cluster has been made on this machine.", "d2k cluster up")
+    return get_provider(name)
 
-    kind = KindBackend()
-    return kind if kind.exists() else LocalBackend()
+
+def up(name: str = "auto", console: Console | None = None) -> Provider:
+    """Create or start the cluster (harmless when it runs) and return its provider."""
+    from .actions import ACTIONS
+
+    console = console or Console(stderr=True)
+    provider = get_provider(name)
+    record.save(provider.name)  # first: `down` can clean up after an interrupted `up`
+    provider.up(console)
+    for action in ACTIONS:
+        action.execute(provider, console)
+    console.print(f"[green]cluster ready[/] ({provider.name}): kubectl context docker2k8s")
+    return provider
+
+
+def down(purge: bool = False, console: Console | None = None) -> None:
+    """Stop the recorded cluster; `purge` also deletes its data and its kubeconfig entries."""
+    from . import kubeconfig
+
+    console = console or Console(stderr=True)
+    provider = current()
+    if purge:
+        kubeconfig.remove_from(kubeconfig.user_kubeconfig(), provider.kubeconfig())
+    provider.down(console, purge=purge)
+    if purge:
+        record.clear()
+
+
+def status(provider: Provider) -> list[ComponentHealth]:
+    """The provider's own parts, then what every cluster must have (nodes, add-ons, DNS)."""
+    from . import health
+
+    rows = provider.status()
+    return rows + health.cluster_rows(provider)
 
 
 __all__ = [
-    "BACKENDS",
-    "ClusterBackend",
-    "ClusterError",
+    "PROVIDERS",
     "ComponentHealth",
-    "current_backend",
-    "get_backend",
+    "Provider",
+    "current",
+    "down",
+    "get_provider",
+    "status",
+    "up",
 ]

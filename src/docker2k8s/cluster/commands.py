@@ -1,4 +1,4 @@
-"""`d2k cluster ...` commands."""
+"""`d2k cluster ...` commands. Expected failures raise D2KError, which the CLI root prints."""
 
 from __future__ import annotations
 
@@ -9,53 +9,38 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import BACKENDS, ClusterError, current_backend, get_backend
+from docker2k8s import cluster
 
 app = typer.Typer(help="Create, inspect and remove the workshop cluster.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
-def _fail(err: ClusterError) -> None:
-    console.print(f"[red]error:[/] {err}")
-    raise typer.Exit(1)
-
-
 @app.command()
 def up(
-    backend: Annotated[
-        str, typer.Option(help=f"Which cluster to run: {', '.join(BACKENDS)}.")
+    provider: Annotated[
+        str, typer.Option(help=f"Which cluster to run: {', '.join(cluster.PROVIDERS)}.")
     ] = "auto",
 ) -> None:
     """Create or start the cluster (harmless when it already runs)."""
-    try:
-        get_backend(backend).up(console)
-    except ClusterError as err:
-        _fail(err)
+    cluster.up(provider, console)
 
 
 @app.command()
 def down(
     purge: Annotated[
-        bool, typer.Option(help="Also delete cluster data (etcd, certificates, volumes).")
+        bool, typer.Option(help="Also delete the cluster's data (etcd, certificates, volumes).")
     ] = False,
 ) -> None:
-    """Stop the cluster and remove the network state it made."""
-    try:
-        current_backend().down(console, purge=purge)
-    except ClusterError as err:
-        _fail(err)
+    """Stop the cluster and remove what it changed on the host."""
+    cluster.down(purge, console)
 
 
 @app.command()
 def status() -> None:
-    """Show each component's health and where its log is."""
-    try:
-        backend = current_backend()
-        rows = backend.status()
-    except ClusterError as err:
-        _fail(err)
-        return
-    table = Table(title=f"cluster ({backend.name} backend)")
+    """Show which provider runs the cluster, each part's health and where its log is."""
+    provider = cluster.current()
+    rows = cluster.status(provider)
+    table = Table(title=f"docker2k8s cluster: provider {provider.name}")
     for col in ("component", "health", "detail", "log"):
         table.add_column(col)
     for row in rows:
@@ -68,6 +53,21 @@ def status() -> None:
 
 
 @app.command()
+def repair() -> None:
+    """Recover from a full disk or a full etcd: rotate logs, compact and defragment etcd,
+    clear its space alarm, and say what else takes the disk."""
+    from .local import LocalProvider
+    from .local import repair as local_repair
+
+    provider = cluster.current()
+    if not isinstance(provider, LocalProvider):
+        console.print(f"`repair` is for the local cluster; {provider.name} manages its own disk.")
+        raise typer.Exit(1)
+    for line in local_repair.repair(provider.layout):
+        console.print(line)
+
+
+@app.command()
 def kubeconfig() -> None:
     """Print the path of a kubeconfig whose context `docker2k8s` is this cluster."""
-    typer.echo(str(current_backend().kubeconfig()))
+    typer.echo(str(cluster.current().kubeconfig()))

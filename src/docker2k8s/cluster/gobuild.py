@@ -1,4 +1,10 @@
-"""Build the cluster's Go programs from their pinned modules into a cache outside the repo."""
+"""Build the cluster's Go programs from their pinned modules into a cache outside the repo.
+
+Each program is a module under cluster/ whose go.mod pins one release (versions.toml says which;
+tests/foundation/test_versions.py checks that they agree). Binaries land in
+~/.cache/docker2k8s/bin/<name>-<version>-<fingerprint>/ with a `.complete` stamp, so a second
+build does no Go work at all.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +20,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import ClusterError
-from .layout import (
-    COMPOSE_VERSION,
-    COREDNS_VERSION,
-    ETCD_VERSION,
-    KUBERNETES_VERSION,
-    METRICS_SERVER_VERSION,
-    Layout,
-    repo_cluster_dir,
-)
+from docker2k8s import versions
+from docker2k8s.errors import D2KError
+from docker2k8s.paths import cache_dir, cluster_dir
 
 
-def _version_ldflags(version: str) -> list[str]:
+def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
     """-X flags that make `kubectl version` and /version report the pinned release."""
     major, minor = version.lstrip("v").split(".")[:2]
-    flags = []
+    flags: list[str] = []
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         flags += [
             f"-X {pkg}.gitVersion={version}",
@@ -37,7 +36,7 @@ def _version_ldflags(version: str) -> list[str]:
             f"-X {pkg}.gitMinor={minor}",
             f"-X {pkg}.gitTreeState=clean",
         ]
-    return flags
+    return tuple(flags)
 
 
 @dataclass(frozen=True)
@@ -50,12 +49,14 @@ class GoProgram:
     packages: tuple[str, ...]
     binaries: tuple[str, ...]
     ldflags: tuple[str, ...] = field(default=())
+    tags: tuple[str, ...] = field(default=())
+    cgo: bool = False  # runc's nsenter is C; everything else is static Go
 
     def module_dir(self) -> Path:
-        return repo_cluster_dir() / self.module
+        return cluster_dir() / self.module
 
     def fingerprint(self) -> str:
-        """Changes when the pinned versions change, so a stale cache is rebuilt."""
+        """Changes when the pinned versions or build flags change, so a stale cache is rebuilt."""
         digest = hashlib.sha256()
         for name in ("go.mod", "go.sum"):
             path = self.module_dir() / name
@@ -64,10 +65,15 @@ class GoProgram:
         for pkg in self.packages:
             digest.update(pkg.encode())
         digest.update(" ".join(self.ldflags).encode())
+        if self.tags or self.cgo:
+            digest.update(f"tags={','.join(self.tags)} cgo={self.cgo}".encode())
         return digest.hexdigest()[:12]
 
-    def out_dir(self, layout: Layout) -> Path:
-        return layout.bin / f"{self.name}-{self.version}-{self.fingerprint()}"
+    def out_dir(self) -> Path:
+        return cache_dir() / "bin" / f"{self.name}-{self.version}-{self.fingerprint()}"
+
+    def binary(self, name: str) -> Path:
+        return self.out_dir() / name
 
 
 _KUBE_COMMANDS = (
@@ -80,56 +86,92 @@ _KUBE_COMMANDS = (
 )
 KUBERNETES = GoProgram(
     name="kubernetes",
-    version=KUBERNETES_VERSION,
+    version=versions.KUBERNETES,
     module="go/kubernetes",
     packages=tuple(f"k8s.io/kubernetes/cmd/{c}" for c in _KUBE_COMMANDS),
     binaries=_KUBE_COMMANDS,
-    ldflags=tuple(_version_ldflags(KUBERNETES_VERSION)),
+    ldflags=_kubernetes_ldflags(versions.KUBERNETES),
 )
 ETCD = GoProgram(
     name="etcd",
-    version=ETCD_VERSION,
+    version=versions.ETCD,
     module="go/etcd",
     packages=("go.etcd.io/etcd/server/v3",),
     binaries=("etcd",),
 )
+_CONTAINERD_COMMANDS = ("containerd", "containerd-shim-runc-v2", "ctr")
+CONTAINERD = GoProgram(
+    name="containerd",
+    version=versions.CONTAINERD,
+    module="go/containerd",
+    packages=tuple(f"github.com/containerd/containerd/v2/cmd/{c}" for c in _CONTAINERD_COMMANDS),
+    binaries=_CONTAINERD_COMMANDS,
+    ldflags=(
+        f"-X github.com/containerd/containerd/v2/version.Version={versions.CONTAINERD}",
+        "-X github.com/containerd/containerd/v2/version.Revision=docker2k8s",
+    ),
+)
+RUNC = GoProgram(
+    name="runc",
+    version=versions.RUNC,
+    module="go/runc",
+    packages=("github.com/opencontainers/runc",),
+    binaries=("runc",),
+    ldflags=(f"-X main.version={versions.RUNC.lstrip('v')}",),
+    tags=("seccomp",),  # RuntimeDefault seccomp profiles, through Debian's libseccomp
+    cgo=True,
+)
 COREDNS = GoProgram(
     name="coredns",
-    version=COREDNS_VERSION,
+    version=versions.COREDNS,
     module="go/coredns",
     packages=("github.com/coredns/coredns",),
     binaries=("coredns",),
 )
 METRICS_SERVER = GoProgram(
     name="metrics-server",
-    version=METRICS_SERVER_VERSION,
+    version=versions.METRICS_SERVER,
     module="go/metrics-server",
     packages=("sigs.k8s.io/metrics-server/cmd/metrics-server",),
     binaries=("metrics-server",),
 )
+LOCAL_PATH_PROVISIONER = GoProgram(
+    name="local-path-provisioner",
+    version=versions.LOCAL_PATH_PROVISIONER,
+    module="go/local-path-provisioner",
+    packages=("github.com/rancher/local-path-provisioner",),
+    binaries=("local-path-provisioner",),
+)
 PAUSE = GoProgram(
-    name="pause", version="3.10", module="images/pause", packages=(".",), binaries=("pause",)
-)
-PROVISIONER = GoProgram(
-    name="hostpath-provisioner",
-    version="0.1.0",
-    module="addons/storage/provisioner",
+    name="pause",
+    version=versions.PAUSE,
+    module="images/pause",
     packages=(".",),
-    binaries=("hostpath-provisioner",),
+    binaries=("pause",),
 )
-
-ALL_PROGRAMS = (KUBERNETES, ETCD, PAUSE, COREDNS, METRICS_SERVER, PROVISIONER)
-
 # Not part of the cluster: `d2k setup` builds it where `docker compose` is missing
 # (compose_plugin.py).
 COMPOSE = GoProgram(
     name="compose",
-    version=COMPOSE_VERSION,
+    version=versions.COMPOSE,
     module="go/compose",
     packages=("github.com/docker/compose/v2/cmd",),
     binaries=("docker-compose",),
-    ldflags=(f"-X github.com/docker/compose/v2/internal.Version={COMPOSE_VERSION}",),
+    ldflags=(f"-X github.com/docker/compose/v2/internal.Version={versions.COMPOSE}",),
 )
+
+# What the local cluster runs, in build order (the longest first, to fail early).
+CLUSTER_PROGRAMS = (
+    KUBERNETES,
+    ETCD,
+    CONTAINERD,
+    RUNC,
+    PAUSE,
+    COREDNS,
+    METRICS_SERVER,
+    LOCAL_PATH_PROVISIONER,
+)
+ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE)
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -139,69 +181,77 @@ def _version(text: str) -> tuple[int, ...]:
 
 def required_go() -> tuple[int, ...]:
     """The newest `go` line among the modules d2k builds: with GOTOOLCHAIN=local, an older Go
-    refuses to build that module (etcd's, for its dependencies, asks for 1.26)."""
+    refuses to build that module (containerd's asks for 1.26.6)."""
     lines = []
-    for program in (*ALL_PROGRAMS, COMPOSE):
+    for program in ALL_PROGRAMS:
         go_mod = (program.module_dir() / "go.mod").read_text()
         lines += re.findall(r"^go (\S+)$", go_mod, re.M)
     return max(map(_version, lines))
 
 
 def find_go() -> Path:
-    """The Go toolchain, or a ClusterError saying how to install one."""
+    """The Go toolchain, or a D2KError saying how to install one."""
     wanted = ".".join(map(str, required_go()))
     found = shutil.which("go") or (
         "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None
     )
+    install = (
+        f"install Go {wanted} or newer (for example the official tarball into /usr/local/go) "
+        "and put it on PATH"
+    )
     if not found:
-        raise ClusterError(
-            "No Go toolchain found: the local cluster builds Kubernetes from source. "
-            f"Install Go {wanted} or newer (for example the official tarball into /usr/local/go) "
-            "and put it on PATH."
+        raise D2KError(
+            "No Go toolchain found: the local cluster builds Kubernetes from source.", install
         )
     out = subprocess.run([found, "env", "GOVERSION"], capture_output=True, text=True).stdout
     if _version(out) < required_go():
-        raise ClusterError(
+        raise D2KError(
             f"{found} is {out.strip() or 'an unknown version'}; building Kubernetes "
-            f"{KUBERNETES_VERSION} and its add-ons needs Go {wanted} or newer. Install a newer Go."
+            f"{versions.KUBERNETES} and its add-ons needs Go {wanted} or newer.",
+            install,
         )
     return Path(found)
 
 
-def go_env(layout: Layout) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GOMODCACHE=str(layout.cache / "gomodcache"),
-        GOCACHE=str(layout.cache / "gocache"),
-        CGO_ENABLED="0",
+def go_env(program: GoProgram) -> dict[str, str]:
+    cache = cache_dir()
+    return dict(
+        os.environ,
+        GOMODCACHE=str(cache / "gomodcache"),
+        GOCACHE=str(cache / "gocache"),
+        CGO_ENABLED="1" if program.cgo else "0",
         GOTOOLCHAIN="local",
         GOFLAGS="-buildvcs=false -mod=readonly",
     )
-    return env
 
 
-def is_built(program: GoProgram, layout: Layout) -> bool:
-    out = program.out_dir(layout)
+def is_built(program: GoProgram) -> bool:
+    out = program.out_dir()
     return (out / ".complete").exists() and all((out / b).exists() for b in program.binaries)
 
 
-def build(program: GoProgram, layout: Layout, console: Console | None = None) -> Path:
+def build(program: GoProgram, console: Console | None = None) -> Path:
     """Build `program` unless its pinned binaries are already cached; return their directory."""
-    out = program.out_dir(layout)
-    if is_built(program, layout):
+    out = program.out_dir()
+    if is_built(program):
         return out
     console = console or Console(stderr=True)
     go = find_go()
-    free = shutil.disk_usage(layout.cache if layout.cache.exists() else Path.home()).free
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(cache).free
     if free < 12 * 2**30:
-        raise ClusterError(
-            f"Only {free / 2**30:.1f} GiB free for the build cache {layout.cache}; building "
-            "the cluster needs about 12 GiB. Free some disk space or set D2K_CACHE_DIR to a "
-            "larger disk."
+        raise D2KError(
+            f"Only {free / 2**30:.1f} GiB free for the build cache {cache}; building "
+            "the cluster needs about 12 GiB.",
+            "free some disk space, or set D2K_CACHE_DIR to a larger disk",
         )
-    env = go_env(layout)
-    for d in (layout.build_logs, out.parent):
+    env = go_env(program)
+    logs = cache / "logs"
+    for d in (logs, out.parent):
         d.mkdir(parents=True, exist_ok=True)
+    # Built into a temporary directory and renamed at the end: an interrupted build leaves
+    # nothing that looks complete.
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -215,14 +265,16 @@ def build(program: GoProgram, layout: Layout, console: Console | None = None) ->
             text=True,
         )
     if listed.returncode != 0:
-        raise ClusterError(
-            f"`go list` failed for {program.name} in {cwd}:\n{listed.stderr.strip()[-2000:]}\n"
-            "Check that the Go module proxy is reachable (GOPROXY) and the module pins are valid."
+        raise D2KError(
+            f"`go list` failed for {program.name} in {cwd}:\n{listed.stderr.strip()[-2000:]}",
+            "check that the Go module proxy is reachable (GOPROXY) and the module pins are valid",
         )
     total = len(listed.stdout.split())
-    log_path = layout.build_logs / f"build-{program.name}.log"
+    log_path = logs / f"build-{program.name}.log"
     ldflags = " ".join(("-s", "-w", *program.ldflags))
     cmd = [str(go), "build", "-v", "-trimpath", "-ldflags", ldflags]
+    if program.tags:
+        cmd += ["-tags", ",".join(program.tags)]
     # One package: name the binary explicitly (go would call etcd's "server", after server/v3).
     target = tmp / program.binaries[0] if len(program.packages) == 1 else Path(f"{tmp}/")
     cmd += ["-o", str(target) + ("/" if len(program.packages) > 1 else ""), *program.packages]
@@ -252,18 +304,9 @@ def build(program: GoProgram, layout: Layout, console: Console | None = None) ->
         progress.update(task, completed=total)
     if rc != 0:
         tail = log_path.read_text()[-3000:]
-        raise ClusterError(f"Building {program.name} failed (log: {log_path}):\n{tail}")
+        hint = "apt-get install gcc libc6-dev libseccomp-dev" if program.cgo else ""
+        raise D2KError(f"Building {program.name} failed (log: {log_path}):\n{tail}", hint)
     (tmp / ".complete").write_text(f"{program.version} {time.monotonic() - start:.0f}s\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return out
-
-
-def build_all(layout: Layout, console: Console | None = None) -> dict[str, Path]:
-    """Build every program the local cluster needs; map binary name to its path."""
-    paths: dict[str, Path] = {}
-    for program in ALL_PROGRAMS:
-        out = build(program, layout, console)
-        for b in program.binaries:
-            paths[b] = out / b
-    return paths

@@ -1,34 +1,33 @@
-"""The `kind` backend: Kubernetes in Docker containers, for readers with internet access.
+"""The `kind` provider: Kubernetes in Docker containers, for readers with Docker and internet.
 
 kind needs privileged containers and pulls its node image, so it cannot run on the project's
-air-gapped machines; `kind_usable()` says why, and `auto` then picks the local backend.
+air-gapped machines; `kind_usable()` says why, and `auto` then picks the local provider. kind
+ships CoreDNS and local-path storage (StorageClass `standard`); the shared actions add the rest.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 
-from docker2k8s.images import image_id
+from docker2k8s import shell, versions
+from docker2k8s.errors import D2KError
+from docker2k8s.paths import cluster_dir
 
-from .backend import ComponentHealth
-from .errors import ClusterError
-from .gobuild import METRICS_SERVER, build
-from .layout import CONTEXT_NAME, KUBERNETES_VERSION, Layout, repo_cluster_dir
-from .node_images import NODE_IMAGES, docker_build
+from . import kubeconfig, kubectl
+from .names import CONTEXT_NAME
+from .provider import ComponentHealth
 
 CLUSTER_NAME = "docker2k8s"
-# kind names its kubectl context kind-<name>; d2k renames it to CONTEXT_NAME.
-KIND_CONTEXT = f"kind-{CLUSTER_NAME}"
-NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
+NODE_IMAGE = versions.KIND_NODE_IMAGE
 
 
 def config_path() -> Path:
-    return repo_cluster_dir() / "kind.yaml"
+    return cluster_dir() / "kind.yaml"
 
 
 def kind_usable() -> tuple[bool, str]:
@@ -55,109 +54,91 @@ def kind_usable() -> tuple[bool, str]:
     return True, "kind works"
 
 
-class KindBackend:
+class KindProvider:
     name = "kind"
+    ships = frozenset({"coredns", "storage"})
 
-    def _kind(self, *args: str) -> subprocess.CompletedProcess[str]:
-        if not shutil.which("kind"):
-            raise ClusterError("The kind CLI is missing; install kind or use `--backend local`.")
-        return subprocess.run(["kind", *args], capture_output=True, text=True)
+    def _kind(self, *args: str, check: bool = True, timeout: float = 600):
+        return shell.run(
+            ["kind", *args],
+            what=f"kind {' '.join(args[:2])}",
+            fix="install kind (d2k doctor says how), or use `--provider local`",
+            check=check,
+            timeout=timeout,
+        )
 
     def exists(self) -> bool:
         if not shutil.which("kind"):
             return False
-        return CLUSTER_NAME in self._kind("get", "clusters").stdout.split()
+        return CLUSTER_NAME in self._kind("get", "clusters", check=False).stdout.split()
 
-    def up(self, console: Console | None = None) -> None:
-        console = console or Console(stderr=True)
+    def up(self, console: Console) -> None:
         if not self.exists():
             with console.status(f"kind: creating cluster {CLUSTER_NAME} ({NODE_IMAGE})"):
-                done = self._kind(
-                    "create", "cluster", "--name", CLUSTER_NAME,
-                    "--config", str(config_path()), "--image", NODE_IMAGE, "--wait", "120s",
+                self._kind(
+                    "create", "cluster", "--name", CLUSTER_NAME, "--config", str(config_path()),
+                    "--image", NODE_IMAGE, "--kubeconfig", str(self.kubeconfig()),
+                    "--wait", "120s",
                 )  # fmt: skip
-            if done.returncode != 0:
-                raise ClusterError(f"kind create cluster failed: {done.stderr.strip()[-2000:]}")
-        self._rename_context()
-        self._add_gpu_plugin(console)
-        self._add_metrics_server(console)
-        console.print(f"[green]kind cluster ready[/]: kubectl context [bold]{CONTEXT_NAME}[/]")
+        self._write_kubeconfig()
 
-    def _add_gpu_plugin(self, console: Console) -> None:
-        """The simulated GPU device plugin, from the image built here (the same as on local)."""
-        from docker2k8s.gpu.image import MANIFEST, ImageBuildError, build_plugin_image
+    def _write_kubeconfig(self) -> None:
+        """kind's kubeconfig for this cluster, with its names changed to CONTEXT_NAME."""
+        text = self._kind("get", "kubeconfig", "--name", CLUSTER_NAME).stdout
+        config = kubeconfig.load_text(text)
+        for key in ("clusters", "users", "contexts"):
+            for entry in config.get(key) or []:
+                entry["name"] = CONTEXT_NAME if key != "users" else f"{CONTEXT_NAME}-kind"
+        for entry in config.get("contexts") or []:
+            entry["context"].update(cluster=CONTEXT_NAME, user=f"{CONTEXT_NAME}-kind")
+        config["current-context"] = CONTEXT_NAME
+        kubeconfig.write(self.kubeconfig(), config)
 
-        with console.status("kind: the simulated GPU device plugin"):
-            try:
-                self.load_image(build_plugin_image())
-            except ImageBuildError as error:
-                raise ClusterError(f"The GPU device plugin image: {error}") from None
-            _apply(MANIFEST.read_text(), str(MANIFEST))
-
-    def _add_metrics_server(self, console: Console) -> None:
-        """kind comes without metrics-server: run the local backend's, built from source here."""
-        image = next(i for i in NODE_IMAGES if i.name == "metrics-server")
-        if image_id(image.ref) is None:
-            binary = build(METRICS_SERVER, Layout.default(), console) / image.binary
-            docker_build(image, binary)
-        with console.status("kind: metrics-server"):
-            self.load_image(image.ref)
-            _apply(kind_metrics_server_manifest(), "the metrics-server add-on")
-
-    def _rename_context(self) -> None:
-        contexts = subprocess.run(
-            ["kubectl", "config", "get-contexts", "-o", "name"], capture_output=True, text=True
-        ).stdout.split()
-        if KIND_CONTEXT in contexts:
-            if CONTEXT_NAME in contexts:
-                subprocess.run(["kubectl", "config", "delete-context", CONTEXT_NAME], check=False)
-            subprocess.run(
-                ["kubectl", "config", "rename-context", KIND_CONTEXT, CONTEXT_NAME], check=True
-            )
-        subprocess.run(["kubectl", "config", "use-context", CONTEXT_NAME], check=True)
-
-    def down(self, console: Console | None = None, purge: bool = False) -> None:
+    def down(self, console: Console, purge: bool = False) -> None:
         # `kind delete cluster` removes the node containers and their data: always a purge.
-        done = self._kind("delete", "cluster", "--name", CLUSTER_NAME)
-        if done.returncode != 0:
-            raise ClusterError(f"kind delete cluster failed: {done.stderr.strip()}")
+        with console.status(f"kind: deleting cluster {CLUSTER_NAME}"):
+            self._kind("delete", "cluster", "--name", CLUSTER_NAME)
+        self.kubeconfig().unlink(missing_ok=True)
 
     def status(self) -> list[ComponentHealth]:
         if not self.exists():
             return [ComponentHealth("kind", False, f"no kind cluster named {CLUSTER_NAME}")]
         nodes = self._kind("get", "nodes", "--name", CLUSTER_NAME).stdout.split()
-        return [ComponentHealth(f"node {n}", True, "container running") for n in nodes]
+        rows = []
+        for node in nodes:
+            done = shell.run(["docker", "inspect", node], check=False)
+            state = json.loads(done.stdout)[0]["State"] if done.returncode == 0 else {}
+            rows.append(
+                ComponentHealth(
+                    f"node container {node}",
+                    state.get("Running", False),
+                    state.get("Status", "missing"),
+                )
+            )
+        return rows
 
-    def load_image(self, name: str) -> None:
-        done = self._kind("load", "docker-image", name, "--name", CLUSTER_NAME)
-        if done.returncode != 0:
-            raise ClusterError(f"kind load docker-image {name} failed: {done.stderr.strip()}")
+    def load_image(self, ref: str) -> None:
+        # kind skips nodes that already hold an image with the same ID.
+        self._kind("load", "docker-image", ref, "--name", CLUSTER_NAME)
 
     def kubeconfig(self) -> Path:
-        return Path.home() / ".kube" / "config"
+        return Path.home() / ".kube" / "docker2k8s-kind.yaml"
 
+    def kubectl(
+        self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        binary = shutil.which("kubectl")
+        if binary is None:
+            raise D2KError(
+                "kubectl is not installed.",
+                f"install kubectl {versions.KUBERNETES} (d2k doctor says how)",
+            )
+        return kubectl.run(
+            binary, self.kubeconfig(), *args, check=check, stdin=stdin, timeout=timeout
+        )
 
-def kind_metrics_server_manifest() -> str:
-    """The metrics-server add-on for kind: kind's kubelets serve self-signed certificates, which
-    no CA can verify, so metrics-server skips that check there (as kind's own docs advise)."""
-    path = repo_cluster_dir() / "addons" / "metrics-server" / "metrics-server.yaml"
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-    for doc in docs:
-        if doc["kind"] == "Deployment":
-            container = doc["spec"]["template"]["spec"]["containers"][0]
-            container["args"] = [
-                "--kubelet-insecure-tls" if a.startswith("--kubelet-certificate-authority") else a
-                for a in container["args"]
-            ]
-    return yaml.safe_dump_all(docs, sort_keys=False)
-
-
-def _apply(manifest: str, what: str) -> None:
-    done = subprocess.run(
-        ["kubectl", "--context", CONTEXT_NAME, "apply", "-f", "-"],
-        input=manifest,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise ClusterError(f"Applying {what} failed: {done.stderr.strip()}")
+    def manifest_values(self) -> dict[str, str]:
+        return {
+            # kind's kubelets serve self-signed certificates no CA can verify (kind's docs).
+            "kubelet_tls_flag": "--kubelet-insecure-tls",
+        }

@@ -1,4 +1,8 @@
-"""Kubeconfig files for the cluster's components and its user, and the merge into ~/.kube/config."""
+"""Kubeconfig files: building them, writing them privately, merging into ~/.kube/config.
+
+A kubeconfig with admin keys is as good as root on the cluster: every one is written through a
+temporary file created 0600 (never readable by others, not even for a moment) and renamed.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,13 @@ from typing import Any
 
 import yaml
 
-from .layout import CONTEXT_NAME
+from docker2k8s.errors import D2KError
+
+from .names import CONTEXT_NAME
+
+
+def user_kubeconfig() -> Path:
+    return Path.home() / ".kube" / "config"
 
 
 def _b64(path: Path) -> str:
@@ -39,23 +49,46 @@ def build(server: str, ca: Path, cert: Path, key: Path, user: str) -> dict[str, 
     }
 
 
-def write(path: Path, config: dict[str, Any]) -> None:
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` with mode 0600 from the first byte, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
-    tmp.chmod(0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
     os.replace(tmp, path)
+
+
+def write(path: Path, config: dict[str, Any]) -> None:
+    write_private(path, yaml.safe_dump(config, sort_keys=False))
+
+
+def load_text(text: str, source: str = "the kubeconfig") -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise D2KError(
+            f"{source} is not valid YAML ({error}); d2k will not overwrite it.",
+            f"repair or move {source} away, then run the command again",
+        ) from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise D2KError(f"{source} is not a kubeconfig (a YAML mapping).", f"repair {source}")
+    return loaded or {}
+
+
+def load(path: Path) -> dict[str, Any]:
+    return load_text(path.read_text(), str(path)) if path.exists() else {}
 
 
 def _replace(items: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in items if i.get("name") != entry["name"]] + [entry]
 
 
-def merge_into(target: Path, config: dict[str, Any], make_current: bool = True) -> None:
-    """Add or replace the docker2k8s cluster, user and context in `target`, keeping the rest."""
-    existing: dict[str, Any] = {}
-    if target.exists():
-        existing = yaml.safe_load(target.read_text()) or {}
+def merge_into(target: Path, source: Path) -> None:
+    """Add or replace the entries of `source` (cluster, user, context) in `target`, keeping the
+    rest, and make CONTEXT_NAME the current context."""
+    existing = load(target)
+    config = load(source)
     merged = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -63,23 +96,23 @@ def merge_into(target: Path, config: dict[str, Any], make_current: bool = True) 
         "clusters": existing.get("clusters") or [],
         "users": existing.get("users") or [],
         "contexts": existing.get("contexts") or [],
-        "current-context": existing.get("current-context", ""),
+        "current-context": CONTEXT_NAME,
     }
     for key in ("clusters", "users", "contexts"):
-        for entry in config[key]:
+        for entry in config.get(key) or []:
             merged[key] = _replace(merged[key], entry)
-    if make_current or not merged["current-context"]:
-        merged["current-context"] = CONTEXT_NAME
     write(target, merged)
 
 
-def remove_from(target: Path, user: str) -> None:
-    """Take the docker2k8s entries out of `target` (used when the cluster is deleted)."""
-    if not target.exists():
+def remove_from(target: Path, source: Path) -> None:
+    """Take the entries of `source` out of `target` (when the cluster is deleted)."""
+    if not target.exists() or not source.exists():
         return
-    existing = yaml.safe_load(target.read_text()) or {}
-    for key, name in (("clusters", CONTEXT_NAME), ("users", user), ("contexts", CONTEXT_NAME)):
-        existing[key] = [i for i in existing.get(key) or [] if i.get("name") != name]
+    existing = load(target)
+    ours = load(source)
+    for key in ("clusters", "users", "contexts"):
+        names = {entry["name"] for entry in ours.get(key) or []}
+        existing[key] = [i for i in existing.get(key) or [] if i.get("name") not in names]
     if existing.get("current-context") == CONTEXT_NAME:
         existing["current-context"] = ""
     write(target, existing)

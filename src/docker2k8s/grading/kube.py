@@ -17,7 +17,7 @@ from kubernetes import config, dynamic
 from kubernetes.client import ApiClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
-from docker2k8s.cluster.layout import CONTEXT_NAME
+from docker2k8s.cluster.names import CONTEXT_NAME
 
 # The kinds labs ask about, so learners can write "Deployment" instead of an apiVersion.
 API_VERSIONS = {

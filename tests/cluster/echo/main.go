@@ -4,22 +4,25 @@
 //	echo get URL            GET URL (retrying for 30s) and print the body
 //	echo write PATH TEXT    write TEXT to PATH
 //	echo read PATH          print the contents of PATH
+//	echo resolve NAME       print the addresses NAME resolves to (the Pod's resolv.conf)
 //	echo sleep              block until SIGTERM
 package main
 
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: echo serve|get URL|write PATH TEXT|read PATH|sleep")
+		fail("usage: echo serve|get URL|write PATH TEXT|read PATH|resolve NAME|sleep")
 	}
 	switch os.Args[1] {
 	case "serve":
@@ -40,6 +43,12 @@ func main() {
 			fail(err)
 		}
 		os.Stdout.Write(data)
+	case "resolve":
+		addrs, err := net.LookupHost(os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(strings.Join(addrs, " "))
 	case "sleep":
 		signals := make(chan os.Signal, 1)
 		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)

@@ -1,6 +1,7 @@
-"""`down` removes what `up` made; `up` after `down` brings the same cluster back.
+"""`down` removes what `up` made and gives back the kernel settings; `up` after `down` brings
+the same cluster back.
 
-Named to run last: it restarts the cluster the other tests use.
+Named to run last in this folder: it restarts the cluster the other tests use.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import pytest
 from kubernetes import client
 from polling import wait_for
 
-from docker2k8s.cluster import ClusterBackend
-from docker2k8s.cluster.layout import CNI_BRIDGE, Layout
+from docker2k8s import cluster as clusters
+from docker2k8s.cluster import Provider
+from docker2k8s.cluster.local.layout import CNI_BRIDGE
 
 pytestmark = pytest.mark.cluster
+ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
 
 
 def _iptables() -> str:
@@ -25,15 +28,10 @@ def _iptables() -> str:
     )
 
 
-def test_down_then_up(cluster: ClusterBackend, core: client.CoreV1Api) -> None:
-    if cluster.name != "local":
-        pytest.skip("kind's down deletes its containers; covered by kind itself")
-    from docker2k8s.cluster.local import LocalBackend
-
-    assert isinstance(cluster, LocalBackend)
-    lay = Layout.default()
-    cluster.down()
-    assert not any(row.healthy for row in cluster.status() if row.name != "cluster DNS")
+def _down_leaves_nothing(local: Provider) -> None:
+    lay = local.layout
+    clusters.down()
+    assert not any(row.healthy for row in local.status() if row.name != "disk")
     rules = _iptables()
     for prefix in ("DOCKER2K8S-", "KUBE-", "CNI-"):
         assert f":{prefix}" not in rules, f"{prefix}* chains left after down"
@@ -41,9 +39,24 @@ def test_down_then_up(cluster: ClusterBackend, core: client.CoreV1Api) -> None:
     assert link.returncode != 0, f"bridge {CNI_BRIDGE} left after down"
     assert not lay.cni_data_dir.exists()
     mounts = Path("/proc/self/mounts").read_text()
-    assert str(lay.containerd_state) + "/" not in mounts
+    for root in lay.roots:
+        assert str(root) + "/" not in mounts, f"mounts left under {root}"
+    assert not lay.sysctls.exists(), "the saved kernel settings were not given back"
 
-    cluster.up()
+
+def test_down_then_up_restores_the_host_and_the_cluster(
+    local: Provider, core: client.CoreV1Api
+) -> None:
+    _down_leaves_nothing(local)
+    # The host's own setting, whatever it was: the cluster needs 1 while it runs, and must
+    # give back exactly this value.
+    ROUTE_LOCALNET.write_text("0\n")
+    clusters.up("local")
+    assert ROUTE_LOCALNET.read_text().strip() == "1"
+    _down_leaves_nothing(local)
+    assert ROUTE_LOCALNET.read_text().strip() == "0"
+
+    clusters.up("local")
     node = core.list_node().items[0]
     assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
     wait_for(

@@ -1,4 +1,10 @@
-"""Where the local cluster keeps its sources, build cache and runtime state, and what it pins."""
+"""Where the local cluster keeps its state, and the marker that says a directory is its own.
+
+Two roots: the state root (certificates, configs, logs, etcd, containerd, the kubelet's files,
+volumes; default /var/lib/docker2k8s, D2K_CLUSTER_STATE_DIR moves it) and the run root (pid
+files, containerd's sockets; default /run/docker2k8s, D2K_CLUSTER_RUN_DIR). Both are 0700 and
+carry a marker file, and `down --purge` deletes a directory only when it carries that marker.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +12,64 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker2k8s.paths import REPO_ROOT, cache_dir
+from docker2k8s.errors import D2KError
 
-KUBERNETES_VERSION = "v1.34.4"
-ETCD_VERSION = "v3.6.16"
-COREDNS_VERSION = "v1.12.1"
-METRICS_SERVER_VERSION = "v0.8.0"
-COMPOSE_VERSION = "v2.40.3"  # built by `d2k setup` where `docker compose` is missing
-
-CONTEXT_NAME = "docker2k8s"
 NODE_NAME = "docker2k8s-node"
-POD_CIDR = "10.244.0.0/24"
-SERVICE_CIDR = "10.96.0.0/16"
-API_SERVICE_IP = "10.96.0.1"
-DNS_SERVICE_IP = "10.96.0.10"
-CLUSTER_DOMAIN = "cluster.local"
 API_PORT = 6443
 ETCD_CLIENT_PORT = 2379
 ETCD_PEER_PORT = 2380
+ETCD_METRICS_PORT = 2381
 CNI_BRIDGE = "d2k0"
 CNI_NETWORK = "docker2k8s"
-# Names under which locally built node images are imported; "localhost/" keeps them from
-# ever being looked up on a registry.
-PAUSE_IMAGE = "localhost/docker2k8s/pause:3.10"
+MARKER = ".docker2k8s-cluster"
+
+# Never a cluster root: deleting one of these (or their parents) would wreck the host.
+_SYSTEM_DIRS = {
+    Path(p)
+    for p in (
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt",
+        "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/local",
+        "/var", "/var/lib", "/var/run", "/var/tmp", "/var/log", "/var/cache", "/var/lib/docker",
+        "/var/lib/containerd", "/var/lib/kubelet",
+    )
+}  # fmt: skip
 
 
-def repo_cluster_dir() -> Path:
-    """The repository's cluster/ directory (Go modules, config templates, add-on manifests)."""
-    override = os.environ.get("D2K_CLUSTER_DIR")
-    if override:
-        return Path(override)
-    return REPO_ROOT / "cluster"
+def cluster_root(variable: str, default: str) -> Path:
+    """The directory named by environment `variable`, checked: absolute, not a system
+    directory or a home; else a D2KError that names the variable and the fix."""
+    value = os.environ.get(variable)
+    if value is None:
+        return Path(default)
+    fix = f"set {variable} to an absolute path of its own (like {default}), or unset it"
+    path = Path(value)
+    if not value.strip() or not path.is_absolute():
+        raise D2KError(f"{variable}={value!r} is not an absolute path.", fix)
+    resolved = path.resolve()
+    if resolved in _SYSTEM_DIRS or resolved == Path.home().resolve():
+        raise D2KError(f"{variable}={value} is a system directory; the cluster would own it.", fix)
+    return resolved
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Directories of one local cluster; all derived from a state root and a cache root."""
+    """Directories of one local cluster; all derived from its two roots."""
 
     state: Path
     run: Path
-    cache: Path
 
     @classmethod
     def default(cls) -> Layout:
         # Not D2K_STATE_DIR: that one moves the workshop servers' pid files (paths.state_dir),
         # and a cluster must not seem to vanish when a reader moves those.
-        state = Path(os.environ.get("D2K_CLUSTER_STATE_DIR", "/var/lib/docker2k8s"))
-        run = Path(os.environ.get("D2K_CLUSTER_RUN_DIR", "/run/docker2k8s"))
-        return cls(state=state, run=run, cache=cache_dir())
+        return cls(
+            state=cluster_root("D2K_CLUSTER_STATE_DIR", "/var/lib/docker2k8s"),
+            run=cluster_root("D2K_CLUSTER_RUN_DIR", "/run/docker2k8s"),
+        )
+
+    @property
+    def roots(self) -> tuple[Path, Path]:
+        return (self.state, self.run)
 
     @property
     def pki(self) -> Path:
@@ -97,23 +113,26 @@ class Layout:
 
     @property
     def volumes(self) -> Path:
-        """Where the default StorageClass provisions its hostPath volumes."""
+        """Where the default StorageClass (local-path-provisioner) makes its volumes."""
         return self.state / "volumes"
 
     @property
     def kubelet_root(self) -> Path:
-        # The conventional path: device plugins (the simulated GPU plugin) expect
-        # /var/lib/kubelet/device-plugins/kubelet.sock.
-        return Path("/var/lib/kubelet")
+        # Under the state root, not /var/lib/kubelet: purging the cluster then never touches a
+        # directory another kubelet could own. (The kubelet still serves the device-plugin API
+        # at its fixed path, /var/lib/kubelet/device-plugins.)
+        return self.state / "kubelet"
+
+    @property
+    def images(self) -> Path:
+        """Which Docker image ID was imported under each name (so a re-import is skipped)."""
+        return self.state / "images"
+
+    @property
+    def sysctls(self) -> Path:
+        """The host's kernel settings from before `up` changed them, restored by `down`."""
+        return self.state / "sysctls.json"
 
     @property
     def admin_kubeconfig(self) -> Path:
         return self.state / "kubeconfig"
-
-    @property
-    def bin(self) -> Path:
-        return self.cache / "bin"
-
-    @property
-    def build_logs(self) -> Path:
-        return self.cache / "logs"

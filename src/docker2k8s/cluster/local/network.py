@@ -11,11 +11,13 @@ import ipaddress
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from .layout import API_PORT, API_SERVICE_IP, CNI_BRIDGE, POD_CIDR, SERVICE_CIDR
+from docker2k8s.errors import D2KError
+
+from ..names import API_SERVICE_IP, POD_CIDR, SERVICE_CIDR
+from .layout import API_PORT, CNI_BRIDGE
 
 NAT_PRE = "DOCKER2K8S-PREROUTING"
 NAT_OUT = "DOCKER2K8S-OUTPUT"
@@ -37,7 +39,10 @@ LAST = {FILTER_FWD}
 def _ipt(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
     if check and done.returncode != 0:
-        raise RuntimeError(f"iptables {' '.join(args)}: {done.stderr.strip()}")
+        raise D2KError(
+            f"iptables {' '.join(args)} failed: {done.stderr.strip()}",
+            "check that iptables works here (`iptables -L`); the local cluster needs it",
+        )
     return done
 
 
@@ -123,13 +128,6 @@ def wait_for_kube_proxy(timeout: float = 60.0) -> bool:
     return False
 
 
-def main() -> None:
-    """`python -m docker2k8s.cluster.network NODE_IP`: the supervisor runs this before the
-    kubelet starts, so pods never start before the API server is reachable from them."""
-    wait_for_kube_proxy()
-    ensure_rules(sys.argv[1])
-
-
 def remove_rules() -> None:
     """Remove d2k's chains and the kubelet's; run after the kubelet has stopped."""
     for table, chain, parent in CHAINS:
@@ -186,7 +184,3 @@ def _remove_portmap_chains(cni_network: str) -> list[str]:
         _ipt("-t", "nat", "-F", chain, check=False)
         _ipt("-t", "nat", "-X", chain, check=False)
     return [f"iptables chain {c}" for c in sorted(ours)]
-
-
-if __name__ == "__main__":
-    main()

@@ -1,9 +1,10 @@
 """A small process supervisor for the local cluster, run detached as its own session.
 
-`python -m docker2k8s.cluster.supervisor SPEC.json` starts every component listed in the spec
-in order, writes one pid file per component, restarts a component that exits (with backoff)
-and, on SIGTERM, stops them in reverse order. It outlives the shell or notebook kernel that ran
-`d2k cluster up`.
+`python -m docker2k8s.cluster.local.supervisor SPEC.json` starts every component listed in the
+spec in order, writes one pid file per component (docker2k8s.pidfile), restarts a component that
+exits (with backoff), keeps each component's log under LOG_LIMIT (the older half is kept as
+<log>.1) and, on SIGTERM, stops them in reverse order. It outlives the shell or notebook kernel
+that ran `d2k cluster up`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from docker2k8s import pidfile
+
 STOP_TIMEOUT = 10.0  # then SIGKILL: state lives in etcd and containerd, not in memory
+LOG_LIMIT = 32 * 2**20  # bytes; a full disk stops etcd, and a week of kubelet logs is gigabytes
 
 
 @dataclass
@@ -28,8 +33,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     log: Path
-    pidfile: Path
-    before: list[str] | None = None  # a command to run (and wait for) before each start
+    pid_path: Path
     proc: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     failures: int = 0
@@ -44,9 +48,6 @@ def _say(out: TextIO, message: str) -> None:
 def _start(child: Child, out: TextIO) -> None:
     child.log.parent.mkdir(parents=True, exist_ok=True)
     with open(child.log, "ab") as log:
-        if child.before:
-            done = subprocess.run(child.before, stdout=log, stderr=subprocess.STDOUT)
-            _say(out, f"before {child.name}: {' '.join(child.before)} -> {done.returncode}")
         try:
             child.proc = subprocess.Popen(
                 child.argv,
@@ -55,6 +56,7 @@ def _start(child: Child, out: TextIO) -> None:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **child.env},
                 close_fds=True,
+                umask=0o022,  # d2k runs with 077 for its keys; the components expect the usual
             )
         except OSError as err:
             # Keep supervising the others; retry this one later.
@@ -64,7 +66,7 @@ def _start(child: Child, out: TextIO) -> None:
             _say(out, f"cannot start {child.name}: {err}")
             return
     child.started = time.monotonic()
-    child.pidfile.write_text(f"{child.proc.pid}\n")
+    pidfile.write(child.pid_path, child.proc.pid, child.argv)
     _say(out, f"started {child.name} pid {child.proc.pid}")
 
 
@@ -78,8 +80,22 @@ def _stop(child: Child, out: TextIO) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    child.pidfile.unlink(missing_ok=True)
+    child.pid_path.unlink(missing_ok=True)
     _say(out, f"stopped {child.name}")
+
+
+def rotate(log: Path, limit: int = LOG_LIMIT) -> bool:
+    """Move the log aside as <log>.1 (replacing the older one) and empty it, when it is over
+    `limit`. The component keeps writing through its O_APPEND descriptor, now at the start."""
+    try:
+        if log.stat().st_size <= limit:
+            return False
+    except OSError:
+        return False
+    shutil.copyfile(log, log.with_name(log.name + ".1"))
+    with open(log, "r+b") as fh:
+        fh.truncate(0)
+    return True
 
 
 def run(spec: dict[str, Any]) -> None:
@@ -90,8 +106,7 @@ def run(spec: dict[str, Any]) -> None:
             argv=c["argv"],
             env=c.get("env", {}),
             log=Path(c["log"]),
-            pidfile=Path(c["pidfile"]),
-            before=c.get("before"),
+            pid_path=Path(c["pidfile"]),
         )
         for c in spec["components"]
     ]
@@ -114,6 +129,8 @@ def run(spec: dict[str, Any]) -> None:
         for child in children:
             if stopping:
                 break
+            if rotate(child.log):
+                _say(out, f"rotated {child.log}")
             proc = child.proc
             if proc is not None and proc.poll() is None:
                 if now - child.started > 60:

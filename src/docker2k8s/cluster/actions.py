@@ -1,0 +1,68 @@
+"""What `d2k cluster up` does once a provider's API server answers, the same on every provider.
+
+In the shape of kind's create actions: an ordered list, each step using only the Provider
+interface. Every step is idempotent, so an interrupted `up` run again picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from . import health, kubeconfig
+from .addons import ADDONS, Addon
+from .provider import Provider
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    execute: Callable[[Provider, Console], None]
+
+
+def installed_addons(provider: Provider) -> list[Addon]:
+    """The add-ons d2k installs on this provider: those it does not ship itself."""
+    return [a for a in ADDONS if a.name not in provider.ships]
+
+
+def load_images(provider: Provider, console: Console) -> None:
+    """Build each add-on image here (cached) and copy it into the nodes: nothing is pulled."""
+    for addon in installed_addons(provider):
+        for image in addon.images:
+            with console.status(f"image {image.ref}"):
+                image.build(console)
+                provider.load_image(image.ref)
+
+
+def wait_for_nodes(provider: Provider, console: Console) -> None:
+    health.wait(console, "nodes Ready", lambda: health.nodes_ready(provider), 180)
+
+
+def apply_addons(provider: Provider, console: Console) -> None:
+    values = provider.manifest_values()
+    chosen = installed_addons(provider)
+    manifests = "\n---\n".join(addon.manifest(values) for addon in chosen)
+    provider.kubectl("apply", "-f", "-", stdin=manifests)  # one call: each costs ~0.4 s
+    for addon in chosen:
+        console.print(f"[green]✓[/] add-on {addon.name} ({addon.purpose}) applied")
+
+
+def wait_for_dns(provider: Provider, console: Console) -> None:
+    health.wait(console, "cluster DNS", lambda: health.dns_ready(provider), 180)
+
+
+def merge_kubeconfig(provider: Provider, console: Console) -> None:
+    target = kubeconfig.user_kubeconfig()
+    kubeconfig.merge_into(target, provider.kubeconfig())
+    console.print(f"[green]✓[/] kubectl context docker2k8s in {target}")
+
+
+ACTIONS = (
+    Action("load add-on images", load_images),
+    Action("wait for nodes", wait_for_nodes),
+    Action("apply add-ons", apply_addons),
+    Action("wait for cluster DNS", wait_for_dns),
+    Action("merge kubeconfig", merge_kubeconfig),
+)

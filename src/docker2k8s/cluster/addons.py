@@ -1,0 +1,104 @@
+"""The cluster's add-ons: what each one is, which images it runs, and its rendered manifests.
+
+Manifests live in cluster/addons/<name>/*.yaml with ${placeholders} for image references (from
+versions.toml) and for the few values a provider decides (manifest_values). A provider that
+ships an add-on itself (kind's CoreDNS and local-path storage) lists it in `Provider.ships`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from string import Template
+
+from rich.console import Console
+
+from docker2k8s import images
+from docker2k8s.errors import D2KError
+from docker2k8s.gpu import image as gpu_image
+from docker2k8s.paths import cluster_dir
+
+from . import node_images
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image an add-on runs, and how to make it in Docker here (cheap when up to date)."""
+
+    ref: str
+    build: Callable[[Console], object]
+
+
+@dataclass(frozen=True)
+class Addon:
+    name: str  # directory under cluster/addons/
+    purpose: str
+    images: tuple[Image, ...]
+    namespace: str
+    selector: str  # label selector of its Pods (kind's own copies carry the same labels)
+
+    def manifest(self, values: dict[str, str]) -> str:
+        """Every manifest of the add-on, placeholders filled in, as one multi-document YAML."""
+        docs = []
+        for path in sorted((cluster_dir() / "addons" / self.name).glob("*.yaml")):
+            try:
+                docs.append(Template(path.read_text()).substitute(template_values() | values))
+            except (KeyError, ValueError) as error:
+                raise D2KError(
+                    f"{path} has a placeholder d2k cannot fill in: {error}",
+                    "use one of " + ", ".join(sorted(template_values() | values)),
+                ) from None
+        return "\n---\n".join(docs)
+
+
+def _node(image: node_images.NodeImage) -> Image:
+    return Image(image.ref, image.ensure)
+
+
+# The Debian base image: the storage helper Pods run it (busybox cannot be pulled here).
+_BASE = Image(images.BASE_REF, lambda _console: images.build_images(["base"]))
+ADDONS = (
+    Addon(
+        "coredns",
+        "cluster DNS",
+        (_node(node_images.COREDNS),),
+        "kube-system",
+        "k8s-app=kube-dns",
+    ),
+    Addon(
+        "storage",
+        "default StorageClass",
+        (_node(node_images.LOCAL_PATH_PROVISIONER), _BASE),
+        "local-path-storage",
+        "app=local-path-provisioner",
+    ),
+    Addon(
+        "metrics-server",
+        "kubectl top, CPU autoscaling",
+        (_node(node_images.METRICS_SERVER),),
+        "kube-system",
+        "k8s-app=metrics-server",
+    ),
+    Addon(
+        "gpu",
+        "simulated nvidia.com/gpu",
+        (Image(gpu_image.image_name(), lambda _console: gpu_image.build_plugin_image()),),
+        "kube-system",
+        "app.kubernetes.io/name=gpu-device-plugin",
+    ),
+)
+
+
+def template_values() -> dict[str, str]:
+    """Placeholders every provider's manifests share: image references from versions.toml."""
+    return {
+        "coredns_image": node_images.COREDNS.ref,
+        "metrics_server_image": node_images.METRICS_SERVER.ref,
+        "local_path_provisioner_image": node_images.LOCAL_PATH_PROVISIONER.ref,
+        "helper_image": images.BASE_REF,
+        "gpu_plugin_image": gpu_image.image_name(),
+    }
+
+
+def by_name(name: str) -> Addon:
+    return next(a for a in ADDONS if a.name == name)

@@ -1,0 +1,117 @@
+"""Every provider offers the same interface and gets the same add-ons; `up` records which one."""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from docker2k8s.cluster import Provider, addons, names, record
+from docker2k8s.cluster.actions import installed_addons
+from docker2k8s.cluster.kind import KindProvider, config_path, kind_usable
+from docker2k8s.cluster.local import LocalProvider
+
+PROVIDERS = (LocalProvider, KindProvider)
+INTERFACE = ("up", "down", "exists", "status", "load_image", "kubeconfig", "kubectl")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
+def test_every_provider_offers_the_whole_interface(provider: type) -> None:
+    for method in (*INTERFACE, "manifest_values"):
+        wanted = inspect.signature(getattr(Provider, method))
+        offered = inspect.signature(getattr(provider, method))
+        assert list(offered.parameters) == list(wanted.parameters), (provider, method)
+    assert provider.ships <= {a.name for a in addons.ADDONS}
+
+
+def test_kind_config_matches_the_shared_networks() -> None:
+    config = yaml.safe_load(config_path().read_text())
+    assert config["kind"] == "Cluster"
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    roles = [n["role"] for n in config["nodes"]]
+    assert roles.count("control-plane") == 1 and roles.count("worker") == 1, roles
+    for node in config["nodes"]:
+        unknown = set(node) - {"role", "labels", "image", "extraMounts", "extraPortMappings"}
+        assert not unknown, f"unknown node fields {unknown}"
+    # The same pod and Service networks as the local provider, so the labs read the same.
+    pods = ipaddress.ip_network(config["networking"]["podSubnet"])
+    assert ipaddress.ip_network(names.POD_CIDR).subnet_of(pods)
+    assert config["networking"]["serviceSubnet"] == names.SERVICE_CIDR
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
+def test_add_ons_render_with_locally_built_images(provider: type) -> None:
+    instance = provider()  # making one has no effect: manifest_values needs no cluster
+    for addon in installed_addons(instance):
+        docs = [d for d in yaml.safe_load_all(addon.manifest(instance.manifest_values())) if d]
+        refs = {image.ref for image in addon.images}
+        for doc in docs:
+            if doc["kind"] in ("Deployment", "DaemonSet"):
+                for container in doc["spec"]["template"]["spec"]["containers"]:
+                    assert container["imagePullPolicy"] == "Never", (addon.name, container)
+                    assert container["image"] in refs, (addon.name, container["image"], refs)
+
+
+@pytest.mark.cluster
+def test_kinds_add_ons_are_accepted_by_the_api_server(cluster: Provider) -> None:
+    """kind cannot run here; what d2k applies there goes through a real API server."""
+    kind = KindProvider()
+    for addon in installed_addons(kind):
+        manifest = addon.manifest(kind.manifest_values())
+        done = cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=manifest)
+        lines = done.stdout.splitlines()  # a rejected object fails the kubectl call instead
+        assert lines and all(line.endswith("(server dry run)") for line in lines), done
+    metrics = addons.by_name("metrics-server").manifest(kind.manifest_values())
+    assert "--kubelet-insecure-tls" in metrics
+
+
+def test_kind_provider_works_where_kind_can_run() -> None:
+    usable, reason = kind_usable()
+    if not usable:
+        pytest.skip(f"kind cannot run here: {reason}")
+    from docker2k8s import cluster
+
+    provider = cluster.up("kind")
+    assert all(row.healthy for row in cluster.status(provider))
+
+
+def test_unknown_provider_is_a_clear_error(d2k) -> None:
+    done = d2k("cluster", "up", "--provider", "minikube")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Unknown cluster provider 'minikube'" in done.stderr
+    assert "choose one of auto, local, kind" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.cluster
+def test_up_records_the_provider_and_status_names_it(cluster: Provider, d2k) -> None:
+    assert record.provider() == cluster.name
+    done = d2k("cluster", "status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"provider {cluster.name}" in done.stdout
+    for row in ("nodes", "add-on coredns", "add-on storage", "add-on metrics-server", "add-on gpu"):
+        assert row in done.stdout, done.stdout
+
+
+def test_up_as_non_root_names_the_fix(tmp_path, d2k) -> None:
+    """As another user, wherever the checkout is: CAP_DAC_READ_SEARCH lets that user read a
+    checkout (and a Python) in a 0700 home, and gives no root."""
+    if os.geteuid() != 0:
+        done = d2k("cluster", "up", "--provider", "local")
+    else:
+        os.chown(tmp_path, 65534, 65534)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
+             shutil.which("d2k") or "d2k", "cluster", "up", "--provider", "local"],
+            capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)},
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "needs root" in done.stderr and "sudo d2k cluster up" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -58,12 +58,15 @@ def kill_pods(layout: Layout) -> int:
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    time.sleep(0.5 if pids else 0)
-    for cgroup in sorted(
-        (d for c in cgroups for d in (*c.glob("**/"), c)), key=lambda p: -len(p.parts)
-    ):
-        with contextlib.suppress(OSError):
-            cgroup.rmdir()
+    # A cgroup can be removed once its last process has exited: give the killed ones time.
+    left = sorted({d for c in cgroups for d in (*c.glob("**/"), c)}, key=lambda p: -len(p.parts))
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline:
+        for cgroup in left:
+            with contextlib.suppress(OSError):
+                cgroup.rmdir()
+        left = [c for c in left if c.exists()]
+        time.sleep(0.1 if left else 0)
     return len(pids)
 
 

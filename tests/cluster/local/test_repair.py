@@ -79,7 +79,12 @@ class PrivateEtcd:
             stderr=subprocess.STDOUT,
         )
         self.client = repair.Etcd(self.layout.pki, self.url)
-        wait_for("the private etcd", lambda: self.client.call("maintenance/status", {}), 60)
+        try:
+            wait_for("the private etcd", lambda: self.client.call("maintenance/status", {}, 5), 120)
+        except AssertionError as error:
+            log = (self.layout.logs / "etcd.log").read_text()[-3000:]
+            self.stop()
+            raise AssertionError(f"{error}\netcd's log:\n{log}") from None
 
     def stop(self) -> None:
         self.supervisor.terminate()
@@ -124,7 +129,7 @@ def test_repair_frees_a_full_disk_and_etcd_comes_back(tmp_path: Path) -> None:
     write and dies; repair trims the log, the supervisor restarts etcd, writes work again."""
     root = tmp_path / "disk"
     root.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(root)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(root)], check=True)
     try:
         server = PrivateEtcd(root, quota=64 * 2**20)
         try:

@@ -116,8 +116,11 @@ def claim(root: Path) -> None:
 
 
 def _legacy(root: Path) -> bool:
+    """A state root an older d2k made (its CA), or a run root holding only what it kept there."""
     ca = root / "pki" / "ca.crt"
-    return ca.exists() and b"docker2k8s-ca" in _subject(ca)
+    if ca.exists():
+        return b"docker2k8s-ca" in _subject(ca)
+    return {p.name for p in root.iterdir()} <= {"pids", "containerd", "d2k-cluster.lock"}
 
 
 def _subject(cert: Path) -> bytes:

@@ -59,7 +59,8 @@ def addon_ready(provider: Provider, addon: Addon) -> tuple[bool, str]:
 
 
 def dns_ready(provider: Provider) -> tuple[bool, str]:
-    """Pods resolve names once the kube-dns Service has a ready endpoint."""
+    """A ready kube-dns endpoint whose CoreDNS answers its readiness endpoint now, asked through
+    the API server's proxy: an EndpointSlice alone can still show a Pod from before a restart."""
     try:
         slices = _items(
             provider,
@@ -71,14 +72,18 @@ def dns_ready(provider: Provider) -> tuple[bool, str]:
         )
     except D2KError as error:
         return False, error.problem
-    ready = [
-        address
+    pods = {
+        e["targetRef"]["name"]: e["addresses"][0]
         for s in slices
         for e in s.get("endpoints") or []
-        if (e.get("conditions") or {}).get("ready")
-        for address in e.get("addresses", [])
-    ]
-    return bool(ready), f"kube-dns endpoints ready: {', '.join(ready) or 'none'}"
+        if (e.get("conditions") or {}).get("ready") and e.get("targetRef")
+    }
+    for pod, address in pods.items():
+        path = f"/api/v1/namespaces/kube-system/pods/{pod}:8181/proxy/ready"
+        done = provider.kubectl("get", "--raw", path, check=False, timeout=10)
+        if done.returncode == 0 and done.stdout.strip() == "OK":
+            return True, f"CoreDNS {pod} ({address}) ready"
+    return False, f"kube-dns endpoints ready: {', '.join(pods.values()) or 'none'}, none answers"
 
 
 def cluster_rows(provider: Provider) -> list[ComponentHealth]:

@@ -52,6 +52,17 @@ def test_components_are_detached_and_restarted_when_they_die(local: LocalProvide
     raise AssertionError(f"kube-scheduler was not restarted: {row.detail}; see {row.log}")
 
 
+def test_pods_reach_the_api_server_through_rules_ahead_of_kube_proxys(local: LocalProvider) -> None:
+    """The API server listens on 127.0.0.1; d2k's DNAT must see Pods' packets before
+    kube-proxy's Service rules do, in both NAT chains, however long the cluster has run."""
+    for parent, ours in (("PREROUTING", "DOCKER2K8S-PREROUTING"), ("OUTPUT", "DOCKER2K8S-OUTPUT")):
+        rules = subprocess.run(
+            ["iptables", "-t", "nat", "-S", parent], capture_output=True, text=True
+        ).stdout.splitlines()
+        jumps = [r.split("-j ")[-1] for r in rules if r.startswith("-A ") and "-j " in r]
+        assert jumps[:2] == [ours, "KUBE-SERVICES"], (parent, rules)
+
+
 def test_up_twice_is_harmless(local: LocalProvider) -> None:
     pids = local.layout.pids
     before = {p.name: p.read_text() for p in pids.glob("*.pid")}

@@ -130,6 +130,9 @@ class LocalProvider:
         node_ip = network.node_ip()
         configs.write_all(lay, node_ip, PAUSE.ref)
         host.save_sysctls(lay)
+        # Pods reach the API server (which listens on 127.0.0.1) through d2k's NAT rules: in
+        # place before any component starts, ahead of kube-proxy's.
+        network.ensure_rules(node_ip)
         comps = {c.name: c for c in components(lay, node_ip)}
         started = supervision.start(lay, supervision.spec(lay, list(comps.values())))
         console.print(
@@ -144,12 +147,7 @@ class LocalProvider:
             console.print(f"imported {PAUSE.ref}")
         for name in ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"):
             self._wait(console, name, comps[name].health)
-        # Pods reach the API server through d2k's NAT rules, which must come before
-        # kube-proxy's: kube-proxy puts its own first when it starts. Only then does the pod
-        # network get its config, and with it the node its Ready: no Pod starts earlier.
-        network.wait_for_kube_proxy()
-        network.ensure_rules(node_ip)
-        configs.write_cni(lay)
+        network.ensure_rules(node_ip)  # still first: a check, unless kube-proxy moved in front
 
     def _wait(self, console: Console, name: str, check: health.Check) -> None:
         log = self.layout.logs / f"{name}.log"
@@ -203,7 +201,6 @@ class LocalProvider:
             killed = cleanup.kill_pods(lay)
         if killed:
             console.print(f"stopped {killed} pod processes")
-        configs.cni_conflist(lay).unlink(missing_ok=True)  # the next `up` gates Pods on it
         removed = network.remove_cni_leftovers(lay.cni_data_dir, CNI_NETWORK)
         cleanup.unmount(lay)
         network.remove_rules()

@@ -67,22 +67,13 @@ def write_all(layout: Layout, node_ip: str, pause_image: str) -> None:
         ("kube-proxy-config.yaml", layout.config / "kube-proxy-config.yaml"),
     ):
         _render(src, dst, values)
-
-
-def cni_conflist(layout: Layout) -> Path:
-    return layout.cni_conf_dir / "10-docker2k8s.conflist"
-
-
-def write_cni(layout: Layout) -> None:
-    """The pod network's config. Until it exists the node is NotReady and runs no Pods: `up`
-    writes it only once Pods can reach the API server (see LocalProvider._up)."""
-    values = {
+    network = {
         "cni_network": CNI_NETWORK,
         "cni_bridge": CNI_BRIDGE,
         "pod_cidr": POD_CIDR,
         "cni_data_dir": layout.cni_data_dir,
     }
-    _render("cni.conflist", cni_conflist(layout), values)
+    _render("cni.conflist", layout.cni_conf_dir / "10-docker2k8s.conflist", network)
 
 
 def _render(template: str, dst: Path, values: dict[str, object]) -> None:

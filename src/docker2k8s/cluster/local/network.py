@@ -11,7 +11,6 @@ import ipaddress
 import shlex
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from docker2k8s.errors import D2KError
@@ -103,9 +102,27 @@ def ensure_rules(node_ip: str) -> None:
                 _ipt("-t", table, "-A", parent, "-j", chain)
             else:
                 _ipt("-t", table, "-I", parent, "1", "-j", chain)
+    _hold_kube_proxys_place()
     # Packets DNATed to 127.0.0.1 arrive on the pod bridge; the kernel drops them as martians
     # unless route_localnet is on (kube-proxy enables it too, for localhost NodePorts).
     Path("/proc/sys/net/ipv4/conf/all/route_localnet").write_text("1\n")
+
+
+# kube-proxy's own jump to its Service rules, exactly as it writes it: it prepends the jump
+# only when `iptables -C` does not find it (EnsureRule in pkg/proxy/iptables/proxier.go).
+KUBE_PROXY_JUMP = ["-m", "comment", "--comment", "kubernetes service portals"]
+KUBE_PROXY_JUMP += ["-j", "KUBE-SERVICES"]
+
+
+def _hold_kube_proxys_place() -> None:
+    """Put kube-proxy's jump right after ours before kube-proxy starts. It then finds its
+    jump and leaves it there, instead of putting it in front of ours: Pods reach the API server
+    from their first moment, whichever component starts first."""
+    if _ipt("-t", "nat", "-n", "-L", "KUBE-SERVICES", check=False).returncode != 0:
+        _ipt("-t", "nat", "-N", "KUBE-SERVICES")
+    for parent in ("PREROUTING", "OUTPUT"):
+        if _ipt("-t", "nat", "-C", parent, *KUBE_PROXY_JUMP, check=False).returncode != 0:
+            _ipt("-t", "nat", "-I", parent, "2", *KUBE_PROXY_JUMP)
 
 
 # Chains the kubelet makes (kube-proxy --cleanup leaves them): (table, chain).
@@ -116,16 +133,6 @@ KUBELET_CHAINS = (
     ("mangle", "KUBE-KUBELET-CANARY"),
     ("mangle", "KUBE-IPTABLES-HINT"),
 )
-
-
-def wait_for_kube_proxy(timeout: float = 60.0) -> bool:
-    """Wait until kube-proxy has hooked its chains in (it puts them first when it starts)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "-j KUBE-SERVICES" in _ipt("-t", "nat", "-S", "PREROUTING", check=False).stdout:
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def remove_rules() -> None:

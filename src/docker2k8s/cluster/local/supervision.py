@@ -1,4 +1,4 @@
-"""Starting and stopping the local cluster's supervisor (supervisor.py) from d2k.
+"""Starting and stopping the local cluster's supervisor (docker2k8s.supervisor) from d2k.
 
 The supervisor is started through a short-lived launcher so that it is re-parented to init: a
 long-lived caller (a notebook kernel) then never holds it as a zombie. Its spec carries a digest
@@ -21,7 +21,7 @@ from docker2k8s import pidfile, shell
 from .components import Component
 from .layout import Layout
 
-SUPERVISOR = "docker2k8s.cluster.local.supervisor"
+SUPERVISOR = "docker2k8s.supervisor"
 
 _LAUNCHER = """
 import subprocess, sys
@@ -56,7 +56,7 @@ def spec(layout: Layout, components: list[Component]) -> dict[str, object]:
             {
                 "name": comp.name,
                 "argv": comp.argv,
-                "env": {"PATH": comp.path},
+                "env": comp.env,
                 "log": str(layout.logs / f"{comp.name}.log"),
                 "pidfile": str(pid_path(layout, comp.name)),
             }

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from polling import wait_for
 
-from docker2k8s.cluster import gobuild
 from docker2k8s import supervisor
+from docker2k8s.cluster import gobuild
 from docker2k8s.cluster.local import pki, repair
 from docker2k8s.cluster.local.layout import Layout
 

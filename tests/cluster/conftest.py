@@ -32,12 +32,15 @@ def kubectl(cluster: Provider) -> Callable[..., subprocess.CompletedProcess[str]
     if binary is None:
         pytest.fail("kubectl is not on PATH; `d2k cluster up` links it to /usr/local/bin")
 
-    def run(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
         done = subprocess.run(
             [binary, f"--kubeconfig={cluster.kubeconfig()}", f"--context={CONTEXT_NAME}", *args],
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=stdin,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed:\n{done.stderr}")

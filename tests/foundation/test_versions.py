@@ -23,6 +23,7 @@ MODULES = {
         "local-path-provisioner",
     ),
     "compose": ("github.com/docker/compose/v2", "compose"),
+    "kwok": ("sigs.k8s.io/kwok", "kwok"),
 }
 # What a learner reads: chapters, labs (and their sources), the READMEs.
 TEXTS = [

@@ -36,8 +36,12 @@ def load_images(provider: Provider, console: Console) -> None:
                 provider.load_image(image.ref)
 
 
+# Nodes that run containers: KWOK's simulated GPU pool turns Ready only once its add-on runs.
+REAL_NODES = "type!=kwok"
+
+
 def wait_for_nodes(provider: Provider, console: Console) -> None:
-    health.wait(console, "nodes Ready", lambda: health.nodes_ready(provider), 180)
+    health.wait(console, "nodes Ready", lambda: health.nodes_ready(provider, REAL_NODES), 180)
 
 
 def apply_addons(provider: Provider, console: Console) -> None:

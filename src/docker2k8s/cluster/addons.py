@@ -13,7 +13,7 @@ from string import Template
 
 from rich.console import Console
 
-from docker2k8s import images
+from docker2k8s import images, versions
 from docker2k8s.errors import D2KError
 from docker2k8s.gpu import image as gpu_image
 from docker2k8s.paths import cluster_dir
@@ -86,6 +86,13 @@ ADDONS = (
         "kube-system",
         "app.kubernetes.io/name=gpu-device-plugin",
     ),
+    Addon(
+        "gpu-pool",
+        "simulated GPU nodes (KWOK)",
+        (_node(node_images.KWOK),),
+        "kube-system",
+        "app=kwok-controller",
+    ),
 )
 
 
@@ -97,6 +104,8 @@ def template_values() -> dict[str, str]:
         "local_path_provisioner_image": node_images.LOCAL_PATH_PROVISIONER.ref,
         "helper_image": images.BASE_REF,
         "gpu_plugin_image": gpu_image.image_name(),
+        "kwok_image": node_images.KWOK.ref,
+        "kubernetes_version": versions.KUBERNETES,
     }
 
 

@@ -142,6 +142,14 @@ LOCAL_PATH_PROVISIONER = GoProgram(
     packages=("github.com/rancher/local-path-provisioner",),
     binaries=("local-path-provisioner",),
 )
+# KWOK's controller with its standard stages built in (our main.go over the kwok module).
+KWOK = GoProgram(
+    name="kwok",
+    version=versions.KWOK,
+    module="go/kwok",
+    packages=(".",),
+    binaries=("kwok",),
+)
 PAUSE = GoProgram(
     name="pause",
     version=versions.PAUSE,
@@ -170,6 +178,7 @@ CLUSTER_PROGRAMS = (
     COREDNS,
     METRICS_SERVER,
     LOCAL_PATH_PROVISIONER,
+    KWOK,
 )
 ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE)
 

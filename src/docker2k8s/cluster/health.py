@@ -25,9 +25,10 @@ def _items(provider: Provider, *args: str) -> list[dict]:
     return json.loads(done.stdout)["items"]
 
 
-def nodes_ready(provider: Provider) -> tuple[bool, str]:
+def nodes_ready(provider: Provider, selector: str = "") -> tuple[bool, str]:
+    """Whether every node (or those `selector` picks) says Ready."""
     try:
-        nodes = _items(provider, "nodes")
+        nodes = _items(provider, "nodes", *(["-l", selector] if selector else []))
     except D2KError as error:
         return False, error.problem
     states = {

@@ -25,6 +25,11 @@ MODULES = {
     "compose": ("github.com/docker/compose/v2", "compose"),
     "kwok": ("sigs.k8s.io/kwok", "kwok"),
 }
+# Kubernetes' staging modules our own programs may build on.
+STAGING = {
+    f"k8s.io/{name}"
+    for name in ("api", "apimachinery", "client-go", "dynamic-resource-allocation", "kubelet")
+}
 # What a learner reads: chapters, labs (and their sources), the READMEs.
 TEXTS = [
     *sorted((REPO_ROOT / "docs").rglob("*.md")),
@@ -62,6 +67,15 @@ def test_kubernetes_staging_modules_match_the_release() -> None:
     wanted = "v0." + versions.KUBERNETES.lstrip("v").split(".", 1)[1]
     wrong = [f"{name} {version}" for name, version in staging if version != wanted]
     assert not wrong, f"staging modules not at {wanted}: {wrong}"
+
+
+def test_our_own_programs_use_the_clusters_client_libraries() -> None:
+    """Programs of ours (cluster/images/*) build on k8s.io libraries of the pinned release."""
+    wanted = "v0." + versions.KUBERNETES.lstrip("v").split(".", 1)[1]
+    for go_mod in sorted((cluster_dir() / "images").glob("*/go.mod")):
+        required = _required(go_mod.read_text())
+        wrong = {m: v for m, v in required.items() if m in STAGING and v != wanted}
+        assert not wrong, f"{go_mod}: {wrong}, pinned {wanted}"
 
 
 def _kustomize() -> str:

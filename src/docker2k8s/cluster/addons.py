@@ -87,6 +87,13 @@ ADDONS = (
         "app.kubernetes.io/name=gpu-device-plugin",
     ),
     Addon(
+        "gpu-dra",
+        "GPUs for ResourceClaims (DRA)",
+        (_node(node_images.GPU_DRA_DRIVER),),
+        "kube-system",
+        "app.kubernetes.io/name=gpu-dra-driver",
+    ),
+    Addon(
         "gpu-pool",
         "simulated GPU nodes (KWOK)",
         (_node(node_images.KWOK),),
@@ -105,6 +112,7 @@ def template_values() -> dict[str, str]:
         "helper_image": images.BASE_REF,
         "gpu_plugin_image": gpu_image.image_name(),
         "kwok_image": node_images.KWOK.ref,
+        "gpu_dra_driver_image": node_images.GPU_DRA_DRIVER.ref,
         "kubernetes_version": versions.KUBERNETES,
     }
 

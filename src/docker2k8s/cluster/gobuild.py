@@ -55,11 +55,15 @@ class GoProgram:
     def module_dir(self) -> Path:
         return cluster_dir() / self.module
 
+    def sources(self) -> list[Path]:
+        """Go files of our own in the module directory (pause, the DRA driver, kwok's main)."""
+        return sorted(self.module_dir().rglob("*.go"))
+
     def fingerprint(self) -> str:
-        """Changes when the pinned versions or build flags change, so a stale cache is rebuilt."""
+        """Changes when the pinned versions, our sources or the build flags change, so a stale
+        cache is rebuilt."""
         digest = hashlib.sha256()
-        for name in ("go.mod", "go.sum"):
-            path = self.module_dir() / name
+        for path in [self.module_dir() / "go.mod", self.module_dir() / "go.sum", *self.sources()]:
             if path.exists():
                 digest.update(path.read_bytes())
         for pkg in self.packages:
@@ -150,6 +154,14 @@ KWOK = GoProgram(
     packages=(".",),
     binaries=("kwok",),
 )
+# Our DRA driver for the simulated GPUs, on Kubernetes' helper library of the pinned release.
+GPU_DRA_DRIVER = GoProgram(
+    name="gpu-dra-driver",
+    version=versions.APPS,
+    module="images/gpu-dra-driver",
+    packages=(".",),
+    binaries=("gpu-dra-driver",),
+)
 PAUSE = GoProgram(
     name="pause",
     version=versions.PAUSE,
@@ -179,6 +191,7 @@ CLUSTER_PROGRAMS = (
     METRICS_SERVER,
     LOCAL_PATH_PROVISIONER,
     KWOK,
+    GPU_DRA_DRIVER,
 )
 ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE)
 

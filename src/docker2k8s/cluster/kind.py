@@ -139,6 +139,8 @@ class KindProvider:
 
     def manifest_values(self) -> dict[str, str]:
         return {
+            "kubelet_root": "/var/lib/kubelet",
+            "cdi_dir": "/var/run/cdi",  # one of containerd 2's default CDI directories
             # kind's kubelets serve self-signed certificates no CA can verify (kind's docs).
             "kubelet_tls_flag": "--kubelet-insecure-tls",
         }

@@ -37,6 +37,7 @@ class NodeImage:
                 context = Path(tmp)
                 shutil.copy2(cluster_dir() / "images" / self.name / "Dockerfile", context)
                 shutil.copy2(binary, context / self.binary)
+                (context / self.binary).chmod(0o755)  # images run it as a non-root user
                 shell.run(
                     ["docker", "build", "-q", "-t", self.ref, context],
                     what=f"docker build of {self.ref}",
@@ -45,7 +46,10 @@ class NodeImage:
 
 
 def _image(name: str, version: str, program: GoProgram, binary: str | None = None) -> NodeImage:
-    return NodeImage(name, f"localhost/docker2k8s/{name}:{version}", program, binary or name)
+    # A program with sources of ours gets their digest in its tag: a changed program is a new
+    # image, which the nodes load and the add-on's Pods roll out to.
+    tag = f"{version}-{program.fingerprint()[:8]}" if program.sources() else version
+    return NodeImage(name, f"localhost/docker2k8s/{name}:{tag}", program, binary or name)
 
 
 PAUSE = _image("pause", versions.PAUSE, gobuild.PAUSE)
@@ -55,4 +59,5 @@ LOCAL_PATH_PROVISIONER = _image(
     "local-path-provisioner", versions.LOCAL_PATH_PROVISIONER, gobuild.LOCAL_PATH_PROVISIONER
 )
 KWOK = _image("kwok", versions.KWOK, gobuild.KWOK)
-NODE_IMAGES = (PAUSE, COREDNS, METRICS_SERVER, LOCAL_PATH_PROVISIONER, KWOK)
+GPU_DRA_DRIVER = _image("gpu-dra-driver", versions.APPS, gobuild.GPU_DRA_DRIVER)
+NODE_IMAGES = (PAUSE, COREDNS, METRICS_SERVER, LOCAL_PATH_PROVISIONER, KWOK, GPU_DRA_DRIVER)

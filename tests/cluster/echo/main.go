@@ -5,6 +5,7 @@
 //	echo write PATH TEXT    write TEXT to PATH
 //	echo read PATH          print the contents of PATH
 //	echo resolve NAME       print the addresses NAME resolves to (the Pod's resolv.conf)
+//	echo env NAME           print the environment variable NAME (a scratch image has no shell)
 //	echo sleep              block until SIGTERM
 package main
 
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: echo serve|get URL|write PATH TEXT|read PATH|resolve NAME|sleep")
+		fail("usage: echo serve|get URL|write PATH TEXT|read PATH|resolve NAME|env NAME|sleep")
 	}
 	switch os.Args[1] {
 	case "serve":
@@ -49,6 +50,8 @@ func main() {
 			fail(err)
 		}
 		fmt.Println(strings.Join(addrs, " "))
+	case "env":
+		fmt.Println(os.Getenv(os.Args[2]))
 	case "sleep":
 		signals := make(chan os.Signal, 1)
 		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)

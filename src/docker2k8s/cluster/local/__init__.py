@@ -47,6 +47,11 @@ class LocalProvider:
 
     def up(self, console: Console) -> None:
         host.check_prerequisites(self.layout)
+        # Programs and images first, with the usual umask: their files end up in images.
+        for program in gobuild.CLUSTER_PROGRAMS:
+            gobuild.build(program, console)
+        PAUSE.ensure(console)
+        self._link_kubectl()
         with host.private_files():
             for root in self.layout.roots:
                 host.claim(root)
@@ -102,6 +107,8 @@ class LocalProvider:
     def manifest_values(self) -> dict[str, str]:
         return {
             "volumes": str(self.layout.volumes),
+            "kubelet_root": str(self.layout.kubelet_root),
+            "cdi_dir": str(self.layout.cdi),
             # The kubelet serves a certificate from the cluster CA, which every Pod can read.
             "kubelet_tls_flag": (
                 "--kubelet-certificate-authority="
@@ -123,9 +130,6 @@ class LocalProvider:
 
     def _up(self, console: Console) -> None:
         lay = self.layout
-        for program in gobuild.CLUSTER_PROGRAMS:
-            gobuild.build(program, console)
-        self._link_kubectl()
         self._check_release(console)
         node_ip = network.node_ip()
         configs.write_all(lay, node_ip, PAUSE.ref)
@@ -142,7 +146,6 @@ class LocalProvider:
         for name in ("etcd", "containerd", "kube-apiserver"):
             self._wait(console, name, comps[name].health)
         # The sandbox image must be there before the kubelet starts its first Pod.
-        PAUSE.ensure(console)
         if containerd.import_image(PAUSE.ref, lay.containerd_socket, lay.images):
             console.print(f"imported {PAUSE.ref}")
         for name in ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"):

@@ -49,7 +49,7 @@ def write_all(layout: Layout, node_ip: str, pause_image: str) -> None:
         "containerd_socket": layout.containerd_socket,
         "pause_image": pause_image,
         "runc": gobuild.RUNC.binary("runc"),
-        "cdi_dir": layout.state / "cdi",
+        "cdi_dir": layout.cdi,
         "cni_conf_dir": layout.cni_conf_dir,
         "pod_cidr": POD_CIDR,
         "node_ip": node_ip,

@@ -124,6 +124,11 @@ class Layout:
         return self.state / "kubelet"
 
     @property
+    def cdi(self) -> Path:
+        """CDI specs containerd applies to containers (the DRA driver writes them)."""
+        return self.state / "cdi"
+
+    @property
     def images(self) -> Path:
         """Which Docker image ID was imported under each name (so a re-import is skipped)."""
         return self.state / "images"

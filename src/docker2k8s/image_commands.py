@@ -10,9 +10,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from docker2k8s import images
+from docker2k8s.cluster.registry import REGISTRY
+from docker2k8s.cluster.registry import push as push_image
 
 app = typer.Typer(
-    help="Build the workshop's images and load them into the cluster.", no_args_is_help=True
+    help="Build the workshop's images, load them into the cluster or push them to its registry.",
+    no_args_is_help=True,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -93,3 +96,28 @@ def load(
         with console.status(f"loading {ref} into the {provider.name} cluster"):
             provider.load_image(ref)
         console.print(f"loaded {ref}")
+
+
+@app.command()
+def push(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="local Docker images (default: the workshop's app images, "
+            f"{', '.join(images.APP_NAMES)})"
+        ),
+    ] = None,
+    registry: Annotated[
+        str,
+        typer.Option(help="registry host (and path) to push to; default: the cluster's own"),
+    ] = REGISTRY,
+) -> None:
+    """Push local Docker images to a registry the cluster pulls from.
+
+    In the cluster's registry, docker.io and ghcr.io names are also served through containerd's
+    mirror: `image: docker2k8s/chat:0.1.0` with `imagePullPolicy: Always` pulls what was pushed.
+    """
+    for ref in names or images.image_refs(images.APP_NAMES):
+        with console.status(f"pushing {ref} to {registry}"):
+            pushed = push_image(ref, registry)
+        console.print(f"pushed {pushed}")

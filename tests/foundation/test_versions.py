@@ -24,6 +24,8 @@ MODULES = {
     ),
     "compose": ("github.com/docker/compose/v2", "compose"),
     "kwok": ("sigs.k8s.io/kwok", "kwok"),
+    "registry": ("github.com/distribution/distribution/v3", "registry"),
+    "kind": ("sigs.k8s.io/kind", "kind"),
 }
 # Kubernetes' staging modules our own programs may build on.
 STAGING = {
@@ -41,7 +43,8 @@ TEXTS = [
 
 
 def _required(go_mod: str) -> dict[str, str]:
-    return dict(re.findall(r"^\s*(\S+) (v\S+)(?: // indirect)?$", go_mod, re.M))
+    # Both forms: `require mod v1` and the lines of a `require ( ... )` block.
+    return dict(re.findall(r"^\s*(?:require )?(\S+) (v\S+)(?: // indirect)?$", go_mod, re.M))
 
 
 @pytest.mark.parametrize("directory", sorted(MODULES))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from . import health, kubeconfig
+from . import health, kubeconfig, registry
 from .addons import ADDONS, Addon
 from .provider import Provider
 
@@ -66,6 +66,7 @@ def merge_kubeconfig(provider: Provider, console: Console) -> None:
 ACTIONS = (
     Action("load add-on images", load_images),
     Action("wait for nodes", wait_for_nodes),
+    Action("registry credentials", registry.ensure_credentials),
     Action("apply add-ons", apply_addons),
     Action("wait for cluster DNS", wait_for_dns),
     Action("merge kubeconfig", merge_kubeconfig),

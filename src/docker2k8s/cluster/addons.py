@@ -18,7 +18,7 @@ from docker2k8s.errors import D2KError
 from docker2k8s.gpu import image as gpu_image
 from docker2k8s.paths import cluster_dir
 
-from . import node_images
+from . import node_images, registry
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,13 @@ ADDONS = (
         "app.kubernetes.io/name=gpu-dra-driver",
     ),
     Addon(
+        "registry",
+        "image registry on localhost:5001 and :5002",
+        (_node(node_images.REGISTRY),),
+        "registry",
+        "app.kubernetes.io/name=registry",
+    ),
+    Addon(
         "gpu-pool",
         "simulated GPU nodes (KWOK)",
         (_node(node_images.KWOK),),
@@ -113,6 +120,9 @@ def template_values() -> dict[str, str]:
         "gpu_plugin_image": gpu_image.image_name(),
         "kwok_image": node_images.KWOK.ref,
         "gpu_dra_driver_image": node_images.GPU_DRA_DRIVER.ref,
+        "registry_image": node_images.REGISTRY.ref,
+        "registry_port": str(registry.PORT),
+        "protected_registry_port": str(registry.PROTECTED_PORT),
         "kubernetes_version": versions.KUBERNETES,
     }
 

@@ -154,6 +154,15 @@ KWOK = GoProgram(
     packages=(".",),
     binaries=("kwok",),
 )
+# CNCF Distribution's registry with the filesystem driver and htpasswd (our main.go over it).
+REGISTRY = GoProgram(
+    name="registry",
+    version=versions.REGISTRY,
+    module="go/registry",
+    packages=(".",),
+    binaries=("registry",),
+    ldflags=(f"-X github.com/distribution/distribution/v3/version.version={versions.REGISTRY}",),
+)
 # Our DRA driver for the simulated GPUs, on Kubernetes' helper library of the pinned release.
 GPU_DRA_DRIVER = GoProgram(
     name="gpu-dra-driver",
@@ -180,6 +189,16 @@ COMPOSE = GoProgram(
     ldflags=(f"-X github.com/docker/compose/v2/internal.Version={versions.COMPOSE}",),
 )
 
+# The kind CLI, for a laptop without one (kind.py) and for checking cluster/kind.yaml with kind's
+# own loader (tests).
+KIND = GoProgram(
+    name="kind",
+    version=versions.KIND,
+    module="go/kind",
+    packages=("sigs.k8s.io/kind",),
+    binaries=("kind",),
+)
+
 # What the local cluster runs, in build order (the longest first, to fail early).
 CLUSTER_PROGRAMS = (
     KUBERNETES,
@@ -192,8 +211,9 @@ CLUSTER_PROGRAMS = (
     LOCAL_PATH_PROVISIONER,
     KWOK,
     GPU_DRA_DRIVER,
+    REGISTRY,
 )
-ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE)
+ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND)
 
 
 def _version(text: str) -> tuple[int, ...]:

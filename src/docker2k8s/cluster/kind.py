@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -18,12 +19,13 @@ from docker2k8s import shell, versions
 from docker2k8s.errors import D2KError
 from docker2k8s.paths import cluster_dir
 
-from . import kubeconfig, kubectl
+from . import gobuild, kubeconfig, kubectl, registry
 from .names import CONTEXT_NAME
 from .provider import ComponentHealth
 
 CLUSTER_NAME = "docker2k8s"
 NODE_IMAGE = versions.KIND_NODE_IMAGE
+CERTS_D = "/etc/containerd/certs.d"  # containerd's registry config_path in kind's nodes
 
 
 def config_path() -> Path:
@@ -59,8 +61,10 @@ class KindProvider:
     ships = frozenset({"coredns", "storage"})
 
     def _kind(self, *args: str, check: bool = True, timeout: float = 600):
+        # A kind on PATH, else the one built from its Go module (cached) for a laptop without.
+        binary = shutil.which("kind") or gobuild.build(gobuild.KIND) / "kind"
         return shell.run(
-            ["kind", *args],
+            [binary, *args],
             what=f"kind {' '.join(args[:2])}",
             fix="install kind (d2k doctor says how), or use `--provider local`",
             check=check,
@@ -68,7 +72,7 @@ class KindProvider:
         )
 
     def exists(self) -> bool:
-        if not shutil.which("kind"):
+        if not (shutil.which("kind") or gobuild.is_built(gobuild.KIND)):
             return False
         return CLUSTER_NAME in self._kind("get", "clusters", check=False).stdout.split()
 
@@ -80,7 +84,17 @@ class KindProvider:
                     "--image", NODE_IMAGE, "--kubeconfig", str(self.kubeconfig()),
                     "--wait", "120s",
                 )  # fmt: skip
+        self._install_registry_hosts()
         self._write_kubeconfig()
+
+    def _install_registry_hosts(self) -> None:
+        """containerd's hosts.toml files into each node: the registry add-on as a mirror (kind's
+        node images read /etc/containerd/certs.d since kind v0.27)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            registry.install_hosts(Path(tmp))
+            for node in self._kind("get", "nodes", "--name", CLUSTER_NAME).stdout.split():
+                shell.run(["docker", "exec", node, "mkdir", "-p", CERTS_D])
+                shell.run(["docker", "cp", f"{tmp}/.", f"{node}:{CERTS_D}"])
 
     def _write_kubeconfig(self) -> None:
         """kind's kubeconfig for this cluster, with its names changed to CONTEXT_NAME."""
@@ -141,6 +155,8 @@ class KindProvider:
         return {
             "kubelet_root": "/var/lib/kubelet",
             "cdi_dir": "/var/run/cdi",  # one of containerd 2's default CDI directories
+            # Inside the node container; kind.yaml maps the ports to the laptop's loopback.
+            "registry_bind": "0.0.0.0",
             # kind's kubelets serve self-signed certificates no CA can verify (kind's docs).
             "kubelet_tls_flag": "--kubelet-insecure-tls",
         }

@@ -6,6 +6,7 @@ cluster/images/<name>/Dockerfile. The providers copy them into their nodes (load
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -46,9 +47,12 @@ class NodeImage:
 
 
 def _image(name: str, version: str, program: GoProgram, binary: str | None = None) -> NodeImage:
-    # A program with sources of ours gets their digest in its tag: a changed program is a new
-    # image, which the nodes load and the add-on's Pods roll out to.
-    tag = f"{version}-{program.fingerprint()[:8]}" if program.sources() else version
+    # A program with sources of ours gets their digest (and its Dockerfile's) in its tag: a
+    # changed program is a new image, which the nodes load and the add-on's Pods roll out to.
+    tag = version
+    if program.sources():
+        dockerfile = (cluster_dir() / "images" / name / "Dockerfile").read_bytes()
+        tag += "-" + hashlib.sha256(program.fingerprint().encode() + dockerfile).hexdigest()[:8]
     return NodeImage(name, f"localhost/docker2k8s/{name}:{tag}", program, binary or name)
 
 
@@ -60,4 +64,13 @@ LOCAL_PATH_PROVISIONER = _image(
 )
 KWOK = _image("kwok", versions.KWOK, gobuild.KWOK)
 GPU_DRA_DRIVER = _image("gpu-dra-driver", versions.APPS, gobuild.GPU_DRA_DRIVER)
-NODE_IMAGES = (PAUSE, COREDNS, METRICS_SERVER, LOCAL_PATH_PROVISIONER, KWOK, GPU_DRA_DRIVER)
+REGISTRY = _image("registry", versions.REGISTRY, gobuild.REGISTRY)
+NODE_IMAGES = (
+    PAUSE,
+    COREDNS,
+    METRICS_SERVER,
+    LOCAL_PATH_PROVISIONER,
+    KWOK,
+    GPU_DRA_DRIVER,
+    REGISTRY,
+)

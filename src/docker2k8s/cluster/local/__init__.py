@@ -109,6 +109,8 @@ class LocalProvider:
             "volumes": str(self.layout.volumes),
             "kubelet_root": str(self.layout.kubelet_root),
             "cdi_dir": str(self.layout.cdi),
+            # The node is this host: the registry answers on its loopback only.
+            "registry_bind": "127.0.0.1",
             # The kubelet serves a certificate from the cluster CA, which every Pod can read.
             "kubelet_tls_flag": (
                 "--kubelet-certificate-authority="

@@ -9,7 +9,7 @@ from typing import Any
 
 from docker2k8s.paths import cluster_dir
 
-from .. import gobuild, kubeconfig
+from .. import gobuild, kubeconfig, registry
 from ..names import CLUSTER_DOMAIN, DNS_SERVICE_IP, POD_CIDR
 from . import pki
 from .layout import API_PORT, CNI_BRIDGE, CNI_NETWORK, NODE_NAME, Layout
@@ -50,6 +50,7 @@ def write_all(layout: Layout, node_ip: str, pause_image: str) -> None:
         "pause_image": pause_image,
         "runc": gobuild.RUNC.binary("runc"),
         "cdi_dir": layout.cdi,
+        "registry_hosts": layout.registry_hosts,
         "cni_conf_dir": layout.cni_conf_dir,
         "pod_cidr": POD_CIDR,
         "node_ip": node_ip,
@@ -74,6 +75,7 @@ def write_all(layout: Layout, node_ip: str, pause_image: str) -> None:
         "cni_data_dir": layout.cni_data_dir,
     }
     _render("cni.conflist", layout.cni_conf_dir / "10-docker2k8s.conflist", network)
+    registry.install_hosts(layout.registry_hosts)
 
 
 def _render(template: str, dst: Path, values: dict[str, object]) -> None:

@@ -129,6 +129,11 @@ class Layout:
         return self.state / "cdi"
 
     @property
+    def registry_hosts(self) -> Path:
+        """containerd's registry configuration: the cluster's registry as a mirror."""
+        return self.config / "registry-hosts"
+
+    @property
     def images(self) -> Path:
         """Which Docker image ID was imported under each name (so a re-import is skipped)."""
         return self.state / "images"

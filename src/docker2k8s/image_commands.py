@@ -19,6 +19,13 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+LocalImages = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="local Docker images (default: the workshop's app images, "
+        f"{', '.join(images.APP_NAMES)})"
+    ),
+]
 
 
 @app.command()
@@ -76,13 +83,7 @@ def list_images() -> None:
 
 @app.command()
 def load(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="local Docker images (default: the workshop's app images, "
-            f"{', '.join(images.APP_NAMES)})"
-        ),
-    ] = None,
+    names: LocalImages = None,
 ) -> None:
     """Copy local Docker images into the cluster (kind load docker-image, or containerd import).
 
@@ -100,13 +101,7 @@ def load(
 
 @app.command()
 def push(
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="local Docker images (default: the workshop's app images, "
-            f"{', '.join(images.APP_NAMES)})"
-        ),
-    ] = None,
+    names: LocalImages = None,
     registry: Annotated[
         str,
         typer.Option(help="registry host (and path) to push to; default: the cluster's own"),

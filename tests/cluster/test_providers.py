@@ -24,7 +24,7 @@ INTERFACE = ("up", "down", "exists", "status", "load_image", "kubeconfig", "kube
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
 def test_every_provider_offers_the_whole_interface(provider: type) -> None:
-    for method in (*INTERFACE, "manifest_values"):
+    for method in (*INTERFACE, "manifest_values", "cluster_ca"):
         wanted = inspect.signature(getattr(Provider, method))
         offered = inspect.signature(getattr(provider, method))
         assert list(offered.parameters) == list(wanted.parameters), (provider, method)
@@ -86,9 +86,9 @@ def test_kinds_own_loader_accepts_the_kind_config(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
 def test_add_ons_render_with_locally_built_images(provider: type) -> None:
-    instance = provider()  # making one has no effect: manifest_values needs no cluster
+    instance = provider()  # making one has no effect: rendering needs no cluster
     for addon in installed_addons(instance):
-        docs = [d for d in yaml.safe_load_all(addon.manifest(instance.manifest_values())) if d]
+        docs = [d for d in yaml.safe_load_all(addon.manifest(instance)) if d]
         refs = {image.ref for image in addon.images}
         for doc in docs:
             if doc["kind"] in ("Deployment", "DaemonSet"):
@@ -102,11 +102,16 @@ def test_kinds_add_ons_are_accepted_by_the_api_server(cluster: Provider) -> None
     """kind cannot run here; what d2k applies there goes through a real API server."""
     kind = KindProvider()
     for addon in installed_addons(kind):
-        manifest = addon.manifest(kind.manifest_values())
-        done = cluster.kubectl("apply", "--dry-run=server", "-f", "-", stdin=manifest)
-        lines = done.stdout.splitlines()  # a rejected object fails the kubectl call instead
-        assert lines and all(line.endswith("(server dry run)") for line in lines), done
-    metrics = addons.by_name("metrics-server").manifest(kind.manifest_values())
+        for manifest in (addon.manifest(kind), addon.manifest_when_ready(kind)):
+            if not manifest:
+                continue
+            done = cluster.kubectl(
+                "apply", "--server-side", "--force-conflicts", "--field-manager=d2k",
+                "--dry-run=server", "-f", "-", stdin=manifest,
+            )  # fmt: skip
+            lines = done.stdout.splitlines()  # a rejected object fails the kubectl call instead
+            assert lines and all(line.endswith("(server dry run)") for line in lines), done
+    metrics = addons.by_name("metrics-server").manifest(kind)
     assert "--kubelet-insecure-tls" in metrics
 
 

@@ -26,6 +26,7 @@ MODULES = {
     "kwok": ("sigs.k8s.io/kwok", "kwok"),
     "registry": ("github.com/distribution/distribution/v3", "registry"),
     "kind": ("sigs.k8s.io/kind", "kind"),
+    "kueue": ("sigs.k8s.io/kueue", "kueue"),
 }
 # Kubernetes' staging modules our own programs may build on.
 STAGING = {

@@ -25,7 +25,7 @@ def provider(request: pytest.FixtureRequest) -> LocalProvider | KindProvider:
 
 @pytest.fixture(scope="module")
 def documents(provider) -> dict[str, dict[str, Any]]:
-    text = by_name("gpu").manifest(provider.manifest_values())
+    text = by_name("gpu").manifest(provider)
     return {doc["kind"]: doc for doc in yaml.safe_load_all(text) if doc}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from . import health, kubeconfig, registry
+from . import health, kubeconfig, registry, webhooks
 from .addons import ADDONS, Addon
 from .provider import Provider
 
@@ -44,13 +44,38 @@ def wait_for_nodes(provider: Provider, console: Console) -> None:
     health.wait(console, "nodes Ready", lambda: health.nodes_ready(provider, REAL_NODES), 180)
 
 
+def addon_certificates(provider: Provider, console: Console) -> None:
+    for addon in installed_addons(provider):
+        for cert in addon.certificates:
+            if webhooks.ensure_certificate(provider, addon.namespace, cert):
+                console.print(f"[green]✓[/] {addon.name}: {cert.secret} from the cluster CA")
+
+
+def _apply(provider: Provider, manifests: str) -> None:
+    # Server-side: Kueue's CRDs are too large for client-side apply's annotation, and fields
+    # set by others (webhook caBundles) survive a re-apply.
+    provider.kubectl(
+        "apply", "--server-side", "--force-conflicts", "--field-manager=d2k", "-f", "-",
+        stdin=manifests, timeout=300,
+    )  # fmt: skip
+
+
 def apply_addons(provider: Provider, console: Console) -> None:
-    values = provider.manifest_values()
     chosen = installed_addons(provider)
-    manifests = "\n---\n".join(addon.manifest(values) for addon in chosen)
-    provider.kubectl("apply", "-f", "-", stdin=manifests)  # one call: each costs ~0.4 s
+    _apply(provider, "\n---\n".join(addon.manifest(provider) for addon in chosen))  # one call
     for addon in chosen:
+        if addon.certificates:
+            webhooks.inject_ca(provider, addon.selector)
         console.print(f"[green]✓[/] add-on {addon.name} ({addon.purpose}) applied")
+    for addon in chosen:
+        if later := addon.manifest_when_ready(provider):
+            health.wait(
+                console,
+                f"add-on {addon.name}",
+                lambda a=addon: health.addon_ready(provider, a),
+                180,
+            )
+            _apply(provider, later)
 
 
 def wait_for_dns(provider: Provider, console: Console) -> None:
@@ -67,6 +92,7 @@ ACTIONS = (
     Action("load add-on images", load_images),
     Action("wait for nodes", wait_for_nodes),
     Action("registry credentials", registry.ensure_credentials),
+    Action("add-on certificates", addon_certificates),
     Action("apply add-ons", apply_addons),
     Action("wait for cluster DNS", wait_for_dns),
     Action("merge kubeconfig", merge_kubeconfig),

@@ -1,14 +1,18 @@
 """The cluster's add-ons: what each one is, which images it runs, and its rendered manifests.
 
 Manifests live in cluster/addons/<name>/*.yaml with ${placeholders} for image references (from
-versions.toml) and for the few values a provider decides (manifest_values). A provider that
-ships an add-on itself (kind's CoreDNS and local-path storage) lists it in `Provider.ships`.
+versions.toml) and for the few values a provider decides (manifest_values); when-ready/ holds
+those applied once the add-on runs. An add-on with a kustomization.yaml is an overlay over its
+project's own manifests, taken from the pinned Go module. A provider that ships an add-on itself
+(kind's CoreDNS and local-path storage) lists it in `Provider.ships`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from string import Template
 
 from rich.console import Console
@@ -18,7 +22,10 @@ from docker2k8s.errors import D2KError
 from docker2k8s.gpu import image as gpu_image
 from docker2k8s.paths import cluster_dir
 
-from . import node_images, registry
+from . import gobuild, node_images, registry
+from .gobuild import GoProgram
+from .provider import Provider
+from .webhooks import ServingCert
 
 
 @dataclass(frozen=True)
@@ -36,19 +43,49 @@ class Addon:
     images: tuple[Image, ...]
     namespace: str
     selector: str  # label selector of its Pods (kind's own copies carry the same labels)
+    # A Kustomize overlay (kustomization.yaml in its directory) over the config/ directory of
+    # this program's module: the project's own manifests at the pinned version, never copied.
+    upstream: GoProgram | None = None
+    # Certificates its servers read, issued from the cluster CA; the CA is also set as the
+    # caBundle of its webhook configurations (those matching `selector`).
+    certificates: tuple[ServingCert, ...] = ()
 
-    def manifest(self, values: dict[str, str]) -> str:
+    def directory(self) -> Path:
+        return cluster_dir() / "addons" / self.name
+
+    def manifest(self, provider: Provider) -> str:
         """Every manifest of the add-on, placeholders filled in, as one multi-document YAML."""
-        docs = []
-        for path in sorted((cluster_dir() / "addons" / self.name).glob("*.yaml")):
-            try:
-                docs.append(Template(path.read_text()).substitute(template_values() | values))
-            except (KeyError, ValueError) as error:
-                raise D2KError(
-                    f"{path} has a placeholder d2k cannot fill in: {error}",
-                    "use one of " + ", ".join(sorted(template_values() | values)),
-                ) from None
-        return "\n---\n".join(docs)
+        values = template_values() | provider.manifest_values()
+        files = {p.name: _fill(p, values) for p in sorted(self.directory().glob("*.yaml"))}
+        if "kustomization.yaml" not in files:
+            return "\n---\n".join(files.values())
+        assert self.upstream, f"{self.name} has a kustomization but no upstream module"
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, text in files.items():
+                Path(tmp, name).write_text(text)
+            Path(tmp, "upstream").symlink_to(gobuild.module_source(self.upstream) / "config")
+            # The overlay reaches outside its directory (upstream/), which Kustomize only
+            # allows when asked.
+            return provider.kubectl(
+                "kustomize", "--load-restrictor=LoadRestrictionsNone", tmp
+            ).stdout
+
+    def manifest_when_ready(self, provider: Provider) -> str:
+        """Manifests in when-ready/, applied once the add-on's Pods are Ready: objects its own
+        webhooks check (Kueue's queues), or of kinds its CRDs define."""
+        values = template_values() | provider.manifest_values()
+        paths = sorted((self.directory() / "when-ready").glob("*.yaml"))
+        return "\n---\n".join(_fill(p, values) for p in paths)
+
+
+def _fill(path: Path, values: dict[str, str]) -> str:
+    try:
+        return Template(path.read_text()).substitute(values)
+    except (KeyError, ValueError) as error:
+        raise D2KError(
+            f"{path} has a placeholder d2k cannot fill in: {error}",
+            "use one of " + ", ".join(sorted(values)),
+        ) from None
 
 
 def _node(image: node_images.NodeImage) -> Image:
@@ -101,6 +138,19 @@ ADDONS = (
         "app.kubernetes.io/name=registry",
     ),
     Addon(
+        "kueue",
+        "batch queues with GPU quotas",
+        (_node(node_images.KUEUE),),
+        "kueue-system",
+        "app.kubernetes.io/name=kueue,control-plane=controller-manager",
+        upstream=gobuild.KUEUE,
+        certificates=(
+            ServingCert("kueue-webhook-server-cert", "kueue-webhook-service"),
+            ServingCert("kueue-metrics-server-cert", "kueue-controller-manager-metrics-service"),
+            ServingCert("kueue-visibility-server-cert", "kueue-visibility-server"),
+        ),
+    ),
+    Addon(
         "gpu-pool",
         "simulated GPU nodes (KWOK)",
         (_node(node_images.KWOK),),
@@ -121,6 +171,7 @@ def template_values() -> dict[str, str]:
         "kwok_image": node_images.KWOK.ref,
         "gpu_dra_driver_image": node_images.GPU_DRA_DRIVER.ref,
         "registry_image": node_images.REGISTRY.ref,
+        "kueue_image": node_images.KUEUE.ref,
         "registry_port": str(registry.PORT),
         "protected_registry_port": str(registry.PROTECTED_PORT),
         "kubernetes_version": versions.KUBERNETES,

@@ -163,6 +163,14 @@ REGISTRY = GoProgram(
     binaries=("registry",),
     ldflags=(f"-X github.com/distribution/distribution/v3/version.version={versions.REGISTRY}",),
 )
+# Kueue's controller manager; its manifests come from the same module (addons.Addon.upstream).
+KUEUE = GoProgram(
+    name="kueue",
+    version=versions.KUEUE,
+    module="go/kueue",
+    packages=("sigs.k8s.io/kueue/cmd/kueue",),
+    binaries=("kueue",),
+)
 # Our DRA driver for the simulated GPUs, on Kubernetes' helper library of the pinned release.
 GPU_DRA_DRIVER = GoProgram(
     name="gpu-dra-driver",
@@ -212,6 +220,7 @@ CLUSTER_PROGRAMS = (
     KWOK,
     GPU_DRA_DRIVER,
     REGISTRY,
+    KUEUE,
 )
 ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND)
 
@@ -265,6 +274,25 @@ def go_env(program: GoProgram) -> dict[str, str]:
         GOTOOLCHAIN="local",
         GOFLAGS="-buildvcs=false -mod=readonly",
     )
+
+
+def module_source(program: GoProgram) -> Path:
+    """The downloaded source of the module behind the program's first package: Kueue's
+    manifests live beside its code, at the pinned version."""
+    go = find_go()
+    done = subprocess.run(
+        [str(go), "list", "-f", "{{.Module.Dir}}", program.packages[0]],
+        cwd=program.module_dir(),
+        env=go_env(program),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise D2KError(
+            f"`go list` cannot find the source of {program.packages[0]}: {done.stderr.strip()}",
+            "check that the Go module proxy is reachable (GOPROXY)",
+        )
+    return Path(done.stdout.strip())
 
 
 def is_built(program: GoProgram) -> bool:

@@ -151,6 +151,12 @@ class KindProvider:
             binary, self.kubeconfig(), *args, check=check, stdin=stdin, timeout=timeout
         )
 
+    def cluster_ca(self) -> tuple[str, str]:
+        node = f"{CLUSTER_NAME}-control-plane"  # kubeadm keeps the CA there
+        read = [shell.run(["docker", "exec", node, "cat", f"/etc/kubernetes/pki/ca.{ext}"]).stdout
+                for ext in ("crt", "key")]  # fmt: skip
+        return read[0], read[1]
+
     def manifest_values(self) -> dict[str, str]:
         return {
             "kubelet_root": "/var/lib/kubelet",

@@ -65,6 +65,7 @@ LOCAL_PATH_PROVISIONER = _image(
 KWOK = _image("kwok", versions.KWOK, gobuild.KWOK)
 GPU_DRA_DRIVER = _image("gpu-dra-driver", versions.APPS, gobuild.GPU_DRA_DRIVER)
 REGISTRY = _image("registry", versions.REGISTRY, gobuild.REGISTRY)
+KUEUE = _image("kueue", versions.KUEUE, gobuild.KUEUE)
 NODE_IMAGES = (
     PAUSE,
     COREDNS,
@@ -73,4 +74,5 @@ NODE_IMAGES = (
     KWOK,
     GPU_DRA_DRIVER,
     REGISTRY,
+    KUEUE,
 )

@@ -64,3 +64,7 @@ class Provider(Protocol):
     def manifest_values(self) -> dict[str, str]:
         """Provider-specific values for the add-on manifests' ${placeholders}."""
         ...
+
+    def cluster_ca(self) -> tuple[str, str]:
+        """The cluster CA's certificate and key (PEM): add-on webhooks get certificates from it."""
+        ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
+import secrets as random_secrets
 import shutil
 import urllib.error
 import urllib.request
@@ -24,6 +24,7 @@ from docker2k8s import shell
 from docker2k8s.errors import D2KError
 from docker2k8s.paths import cluster_dir
 
+from . import secrets
 from .provider import Provider
 
 PORT = 5001
@@ -57,26 +58,14 @@ def ensure_credentials(provider: Provider, console: Console) -> None:
     found = provider.kubectl("get", "secret", CREDENTIALS, "-n", NAMESPACE, check=False)
     if found.returncode == 0:
         return
-    password = secrets.token_urlsafe(18)
+    password = random_secrets.token_urlsafe(18)
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": CREDENTIALS, "namespace": NAMESPACE},
-                "stringData": {
-                    "username": USERNAME,
-                    "password": password,
-                    "htpasswd": f"{USERNAME}:{hashed}\n",
-                },
-            },
-        ],
-    }
-    provider.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+    secrets.apply_secret(
+        provider,
+        NAMESPACE,
+        CREDENTIALS,
+        {"username": USERNAME, "password": password, "htpasswd": f"{USERNAME}:{hashed}\n"},
+    )
     console.print(
         f"[green]✓[/] registry user {USERNAME} created (Secret {NAMESPACE}/{CREDENTIALS})"
     )

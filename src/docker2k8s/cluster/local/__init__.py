@@ -104,6 +104,10 @@ class LocalProvider:
             binary, self.kubeconfig(), *args, check=check, stdin=stdin, timeout=timeout
         )
 
+    def cluster_ca(self) -> tuple[str, str]:
+        pki = self.layout.pki
+        return (pki / "ca.crt").read_text(), (pki / "ca.key").read_text()
+
     def manifest_values(self) -> dict[str, str]:
         return {
             "volumes": str(self.layout.volumes),

@@ -15,10 +15,11 @@ import yaml
 from docker2k8s import versions
 from docker2k8s.cluster import Provider, addons, gobuild, names, record, registry
 from docker2k8s.cluster.actions import installed_addons
+from docker2k8s.cluster.external import ExternalProvider
 from docker2k8s.cluster.kind import KindProvider, config_path, kind_usable
 from docker2k8s.cluster.local import LocalProvider
 
-PROVIDERS = (LocalProvider, KindProvider)
+PROVIDERS = (LocalProvider, KindProvider, ExternalProvider)
 INTERFACE = ("up", "down", "exists", "status", "load_image", "kubeconfig", "kubectl")
 
 
@@ -139,7 +140,9 @@ def test_up_records_the_provider_and_status_names_it(cluster: Provider, d2k) -> 
     done = d2k("cluster", "status")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"provider {cluster.name}" in done.stdout
-    for row in ("nodes", "add-on coredns", "add-on storage", "add-on metrics-server", "add-on gpu"):
+    rows = ["nodes", *(f"add-on {a.name}" for a in installed_addons(cluster)), "cluster DNS"]
+    rows += ["GPUs", "default StorageClass", "metrics API", "batch queue", "permissions"]
+    for row in rows:
         assert row in done.stdout, done.stdout
 
 

@@ -1,4 +1,5 @@
-"""Workshop clusters: providers (local, kind) behind one interface, and what runs on all of them.
+"""Workshop clusters: providers (local, kind, external) behind one interface, and what runs on
+all of them.
 
 `up` records which provider it uses, lets the provider bring its nodes up, then runs the shared
 actions (actions.ACTIONS). Every later command (`status`, `down`, `images load`) works on the
@@ -7,6 +8,8 @@ recorded provider.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 
 from docker2k8s.errors import D2KError
@@ -14,11 +17,12 @@ from docker2k8s.errors import D2KError
 from . import record
 from .provider import ComponentHealth, Provider
 
-PROVIDERS = ("auto", "local", "kind")
+PROVIDERS = ("auto", "local", "kind", "external")
 
 
 def get_provider(name: str = "auto") -> Provider:
     """The provider called `name`; `auto` picks kind when it can work here, else local."""
+    from .external import ExternalProvider
     from .kind import KindProvider, kind_usable
     from .local import LocalProvider
 
@@ -29,6 +33,8 @@ def get_provider(name: str = "auto") -> Provider:
         return LocalProvider()
     if name == "kind":
         return KindProvider()
+    if name == "external":
+        return ExternalProvider()
     raise D2KError(f"Unknown cluster provider {name!r}.", f"choose one of {', '.join(PROVIDERS)}")
 
 
@@ -46,12 +52,26 @@ def up(name: str = "auto", console: Console | None = None) -> Provider:
 
     console = console or Console(stderr=True)
     provider = get_provider(name)
-    record.save(provider.name)  # first: `down` can clean up after an interrupted `up`
+    # First, so `down` can clean up after an interrupted `up`; an external cluster's context
+    # and registry (chosen by `d2k cluster use`) are kept.
+    same = record.provider() == provider.name
+    record.save(provider.name, record.settings() if same else None)
     provider.up(console)
     for action in ACTIONS:
-        action.execute(provider, console)
+        if provider.managed or not action.managed_only:
+            action.execute(provider, console)
     console.print(f"[green]cluster ready[/] ({provider.name}): kubectl context docker2k8s")
     return provider
+
+
+def use(
+    context: str, source: Path, registry: str | None, console: Console | None = None
+) -> Provider:
+    """Point the workshop at an existing cluster (the `external` provider) and check it."""
+    from . import external
+
+    external.use(context, source, registry)
+    return up("external", console)
 
 
 def down(purge: bool = False, console: Console | None = None) -> None:
@@ -84,4 +104,5 @@ __all__ = [
     "get_provider",
     "status",
     "up",
+    "use",
 ]

@@ -2,6 +2,8 @@
 
 In the shape of kind's create actions: an ordered list, each step using only the Provider
 interface. Every step is idempotent, so an interrupted `up` run again picks up where it stopped.
+On a cluster d2k does not run (external) only the kubeconfig merge runs: nothing is installed
+or waited for there.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .provider import Provider
 class Action:
     name: str
     execute: Callable[[Provider, Console], None]
+    managed_only: bool = True  # skipped on a cluster d2k does not run (Provider.managed)
 
 
 def installed_addons(provider: Provider) -> list[Addon]:
@@ -44,6 +47,11 @@ def wait_for_nodes(provider: Provider, console: Console) -> None:
     health.wait(console, "nodes Ready", lambda: health.nodes_ready(provider, REAL_NODES), 180)
 
 
+def registry_credentials(provider: Provider, console: Console) -> None:
+    if any(addon.name == "registry" for addon in installed_addons(provider)):
+        registry.ensure_credentials(provider, console)
+
+
 def addon_certificates(provider: Provider, console: Console) -> None:
     for addon in installed_addons(provider):
         for cert in addon.certificates:
@@ -62,6 +70,8 @@ def _apply(provider: Provider, manifests: str) -> None:
 
 def apply_addons(provider: Provider, console: Console) -> None:
     chosen = installed_addons(provider)
+    if not chosen:
+        return
     _apply(provider, "\n---\n".join(addon.manifest(provider) for addon in chosen))  # one call
     for addon in chosen:
         if addon.certificates:
@@ -91,9 +101,9 @@ def merge_kubeconfig(provider: Provider, console: Console) -> None:
 ACTIONS = (
     Action("load add-on images", load_images),
     Action("wait for nodes", wait_for_nodes),
-    Action("registry credentials", registry.ensure_credentials),
+    Action("registry credentials", registry_credentials),
     Action("add-on certificates", addon_certificates),
     Action("apply add-ons", apply_addons),
     Action("wait for cluster DNS", wait_for_dns),
-    Action("merge kubeconfig", merge_kubeconfig),
+    Action("merge kubeconfig", merge_kubeconfig, managed_only=False),
 )

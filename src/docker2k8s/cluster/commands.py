@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +24,29 @@ def up(
 ) -> None:
     """Create or start the cluster (harmless when it already runs)."""
     cluster.up(provider, console)
+
+
+@app.command()
+def use(
+    context: Annotated[
+        str, typer.Argument(help="a context of the kubeconfig (kubectl config get-contexts)")
+    ],
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(help="the kubeconfig file that has the context [default: ~/.kube/config]"),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            help="registry HOST/PATH the cluster's nodes pull from; `d2k images load` pushes there"
+        ),
+    ] = None,
+) -> None:
+    """Use an existing cluster (a company GPU cluster, a cloud or classroom cluster) for the labs.
+
+    Nothing is installed there; `d2k cluster status` says what the labs need and what is missing.
+    """
+    cluster.use(context, kubeconfig or Path.home() / ".kube" / "config", registry, console)
 
 
 @app.command()

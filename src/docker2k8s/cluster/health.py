@@ -1,6 +1,7 @@
 """What every workshop cluster must have, checked through the API server alone: Ready nodes,
-add-on Pods Ready, and cluster DNS with a ready endpoint. `up` waits on these; `status` shows
-them after the provider's own rows. Nothing here knows which provider runs the cluster."""
+add-on Pods Ready, what the labs use (GPUs, a default StorageClass, the metrics API, the GPU
+queue, the rights to do the labs) and cluster DNS with a ready endpoint. `up` waits on some;
+`status` shows all after the provider's own rows. Nothing here knows which provider runs it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,24 @@ from rich.console import Console
 
 from docker2k8s.errors import D2KError
 
-from .addons import ADDONS, Addon
+from .addons import Addon
 from .provider import ComponentHealth, Provider
 
 Check = Callable[[], tuple[bool, str]]
+GPU = "nvidia.com/gpu"
+PRODUCT = "nvidia.com/gpu.product"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+METRICS = "/apis/metrics.k8s.io/v1beta1/nodes"
+QUEUE = "gpus"  # the ClusterQueue the batch labs' LocalQueues point at
+# What a learner does in a lab, asked with `kubectl auth can-i`.
+LAB_VERBS = (
+    ("create", "namespaces"),
+    ("create", "deployments.apps"),
+    ("create", "services"),
+    ("create", "persistentvolumeclaims"),
+    ("create", "jobs.batch"),
+    ("create", "pods/exec"),
+)
 
 
 def _items(provider: Provider, *args: str) -> list[dict]:
@@ -87,11 +102,99 @@ def dns_ready(provider: Provider) -> tuple[bool, str]:
     return False, f"kube-dns endpoints ready: {', '.join(pods.values()) or 'none'}, none answers"
 
 
+def gpus(provider: Provider) -> tuple[bool, str]:
+    nodes = _items(provider, "nodes")
+    count = sum(int(n["status"].get("allocatable", {}).get(GPU, "0")) for n in nodes)
+    products = sorted(
+        {n["metadata"]["labels"][PRODUCT] for n in nodes if PRODUCT in n["metadata"]["labels"]}
+    )
+    if not count:
+        return False, (
+            f"no node offers {GPU}: install NVIDIA's device plugin (or GPU Operator), or use "
+            "the workshop's own cluster (`d2k cluster up`), whose GPUs are simulated"
+        )
+    return True, f"{count} {GPU} on the nodes; products: {', '.join(products) or 'unlabelled'}"
+
+
+def default_storage(provider: Provider) -> tuple[bool, str]:
+    classes = _items(provider, "storageclasses")
+    default = [
+        c["metadata"]["name"]
+        for c in classes
+        if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+    ]
+    if default:
+        return True, f"default StorageClass {default[0]}"
+    names = ", ".join(c["metadata"]["name"] for c in classes) or "none"
+    return False, (
+        f"no default StorageClass (classes: {names}): a PVC without storageClassName stays "
+        f"Pending; mark one with `kubectl annotate storageclass NAME {DEFAULT_CLASS}=true`"
+    )
+
+
+def metrics_api(provider: Provider) -> tuple[bool, str]:
+    done = provider.kubectl("get", "--raw", METRICS, check=False, timeout=10)
+    if done.returncode == 0:
+        return True, f"{METRICS} answers (kubectl top)"
+    return False, (
+        f"{METRICS}: {done.stderr.strip()[-200:]}; install metrics-server for `kubectl top` "
+        "and CPU autoscaling"
+    )
+
+
+def gpu_queue(provider: Provider) -> tuple[bool, str]:
+    done = provider.kubectl("get", "clusterqueue", QUEUE, "-o", "json", check=False, timeout=10)
+    if done.returncode != 0:
+        return False, (
+            f"no Kueue ClusterQueue {QUEUE}: {done.stderr.strip()[-200:]}; the batch labs "
+            "need Kueue and a ClusterQueue named gpus (cluster/addons/kueue)"
+        )
+    conditions = json.loads(done.stdout).get("status", {}).get("conditions", [])
+    active = any(c["type"] == "Active" and c["status"] == "True" for c in conditions)
+    return active, f"ClusterQueue {QUEUE} " + ("active" if active else "not active")
+
+
+def permissions(provider: Provider) -> tuple[bool, str]:
+    missing = [
+        f"{verb} {resource}"
+        for verb, resource in LAB_VERBS
+        if provider.kubectl("auth", "can-i", verb, resource, check=False, timeout=10).stdout.strip()
+        != "yes"
+    ]
+    if missing:
+        return False, (
+            f"not allowed: {', '.join(missing)}; ask the cluster's admins for these rights "
+            "(each lab makes its own namespace)"
+        )
+    return True, f"may {', '.join(f'{v} {r}' for v, r in LAB_VERBS)}"
+
+
+def lab_needs(provider: Provider) -> list[ComponentHealth]:
+    """What the labs use, checked the same way on any cluster; a missing one says the fix."""
+    rows = []
+    for name, check in (
+        ("GPUs", gpus),
+        ("default StorageClass", default_storage),
+        ("metrics API", metrics_api),
+        ("batch queue (Kueue)", gpu_queue),
+        ("permissions for the labs", permissions),
+    ):
+        try:
+            rows.append(ComponentHealth(name, *check(provider)))
+        except D2KError as error:
+            rows.append(ComponentHealth(name, False, error.problem))
+    return rows
+
+
 def cluster_rows(provider: Provider) -> list[ComponentHealth]:
+    from .actions import installed_addons
+
     rows = [ComponentHealth("nodes", *nodes_ready(provider))]
     rows += [
-        ComponentHealth(f"add-on {a.name} ({a.purpose})", *addon_ready(provider, a)) for a in ADDONS
+        ComponentHealth(f"add-on {a.name} ({a.purpose})", *addon_ready(provider, a))
+        for a in installed_addons(provider)
     ]
+    rows += lab_needs(provider)
     rows.append(ComponentHealth("cluster DNS", *dns_ready(provider)))
     return rows
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from rich.console import Console
 
 from docker2k8s import shell, versions
-from docker2k8s.errors import D2KError
 from docker2k8s.paths import cluster_dir
 
 from . import gobuild, kubeconfig, kubectl, registry
@@ -59,6 +58,7 @@ def kind_usable() -> tuple[bool, str]:
 class KindProvider:
     name = "kind"
     ships = frozenset({"coredns", "storage"})
+    managed = True
 
     def _kind(self, *args: str, check: bool = True, timeout: float = 600):
         # A kind on PATH, else the one built from its Go module (cached) for a laptop without.
@@ -99,13 +99,7 @@ class KindProvider:
     def _write_kubeconfig(self) -> None:
         """kind's kubeconfig for this cluster, with its names changed to CONTEXT_NAME."""
         text = self._kind("get", "kubeconfig", "--name", CLUSTER_NAME).stdout
-        config = kubeconfig.load_text(text)
-        for key in ("clusters", "users", "contexts"):
-            for entry in config.get(key) or []:
-                entry["name"] = CONTEXT_NAME if key != "users" else f"{CONTEXT_NAME}-kind"
-        for entry in config.get("contexts") or []:
-            entry["context"].update(cluster=CONTEXT_NAME, user=f"{CONTEXT_NAME}-kind")
-        config["current-context"] = CONTEXT_NAME
+        config = kubeconfig.renamed(kubeconfig.load_text(text), f"{CONTEXT_NAME}-kind")
         kubeconfig.write(self.kubeconfig(), config)
 
     def down(self, console: Console, purge: bool = False) -> None:
@@ -141,14 +135,8 @@ class KindProvider:
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        binary = shutil.which("kubectl")
-        if binary is None:
-            raise D2KError(
-                "kubectl is not installed.",
-                f"install kubectl {versions.KUBERNETES} (d2k doctor says how)",
-            )
         return kubectl.run(
-            binary, self.kubeconfig(), *args, check=check, stdin=stdin, timeout=timeout
+            kubectl.binary(), self.kubeconfig(), *args, check=check, stdin=stdin, timeout=timeout
         )
 
     def cluster_ca(self) -> tuple[str, str]:

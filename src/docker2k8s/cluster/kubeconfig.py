@@ -49,6 +49,18 @@ def build(server: str, ca: Path, cert: Path, key: Path, user: str) -> dict[str, 
     }
 
 
+def renamed(config: dict[str, Any], user: str) -> dict[str, Any]:
+    """A one-context kubeconfig (as `kubectl config view --minify --flatten` prints) with its
+    cluster and context called CONTEXT_NAME and its user `user`, ready to merge."""
+    for key in ("clusters", "users", "contexts"):
+        for entry in config.get(key) or []:
+            entry["name"] = CONTEXT_NAME if key != "users" else user
+    for entry in config.get("contexts") or []:
+        entry["context"].update(cluster=CONTEXT_NAME, user=user)
+    config["current-context"] = CONTEXT_NAME
+    return config
+
+
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` with mode 0600 from the first byte, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
-from docker2k8s import shell
+from docker2k8s import shell, versions
+from docker2k8s.errors import D2KError
 
+from . import gobuild
 from .names import CONTEXT_NAME
+
+
+def binary() -> Path | str:
+    """The kubectl on PATH, else the one the local cluster built."""
+    built = gobuild.KUBERNETES.binary("kubectl")
+    found = shutil.which("kubectl") or (built if built.exists() else None)
+    if found is None:
+        raise D2KError(
+            "kubectl is not installed.",
+            f"install kubectl {versions.KUBERNETES} (d2k doctor says how)",
+        )
+    return found
 
 
 def run(

@@ -30,6 +30,9 @@ class Provider(Protocol):
     # Add-ons (names in addons.ADDONS) this kind of cluster brings itself; the shared actions
     # install the others. kind ships CoreDNS and local-path storage.
     ships: frozenset[str]
+    # Whether d2k runs this cluster's nodes and add-ons (local, kind): `up` then loads images,
+    # applies add-ons and waits for them. An external cluster is only checked and reported on.
+    managed: bool
 
     def up(self, console: Console) -> None:
         """Create or start the nodes until the API server answers; harmless when running."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from docker2k8s import versions
 
@@ -16,16 +17,30 @@ def path() -> Path:
     return Path.home() / ".kube" / "docker2k8s-cluster.json"
 
 
-def save(provider: str) -> None:
+def save(provider: str, settings: dict[str, Any] | None = None) -> None:
+    """Record the provider, and what it needs to find its cluster again (external: the context,
+    the registry)."""
     path().parent.mkdir(parents=True, exist_ok=True)
-    path().write_text(json.dumps({"provider": provider, "kubernetes": versions.KUBERNETES}) + "\n")
+    entry = {"provider": provider, "kubernetes": versions.KUBERNETES, "settings": settings or {}}
+    path().write_text(json.dumps(entry) + "\n")
+
+
+def _load() -> dict[str, Any]:
+    try:
+        entry = json.loads(path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return entry if isinstance(entry, dict) else {}
 
 
 def provider() -> str | None:
-    try:
-        return json.loads(path().read_text())["provider"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    name = _load().get("provider")
+    return name if isinstance(name, str) else None
+
+
+def settings() -> dict[str, Any]:
+    found = _load().get("settings")
+    return found if isinstance(found, dict) else {}
 
 
 def clear() -> None:

@@ -37,6 +37,7 @@ KUBECTL_LINK = Path("/usr/local/bin/kubectl")
 class LocalProvider:
     name = "local"
     ships: frozenset[str] = frozenset()
+    managed = True
 
     def __init__(self, layout: Layout | None = None) -> None:
         self.layout = layout or Layout.default()

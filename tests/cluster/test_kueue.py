@@ -103,3 +103,14 @@ def test_a_job_over_quota_waits_suspended_until_quota_frees(
     kubectl("-n", namespace, "delete", "job", "first", "--cascade=foreground")
     wait_for("the second Job admitted once quota freed", lambda: not suspended("second"), 90)
     wait_for("the second Job running", lambda: running("second"), 90)
+
+
+def test_up_puts_back_a_deleted_queue(cluster, kubectl) -> None:
+    """A warm `up` skips the queues when they are unchanged and present, not when one is gone."""
+    from docker2k8s import cluster as clusters
+
+    kubectl("delete", "clusterqueue", "gpus")
+    clusters.up(cluster.name)
+    assert kubectl("get", "clusterqueue", "gpus", "-o", "name").stdout.strip() == (
+        "clusterqueue.kueue.x-k8s.io/gpus"
+    )

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import tempfile
+import tomllib
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -130,6 +131,16 @@ def test_pushed_images_outlive_the_registry_pod(kubectl, image: str) -> None:
             return json.load(answer)["tags"]
 
     assert wait_for("the registry answering again", tags, 60) == [tag]
+
+
+def test_containerd_mirrors_the_named_registries_at_the_registry_port() -> None:
+    hosts = {p.parent.name: tomllib.loads(p.read_text())
+             for p in registry.hosts_dir().glob("*/hosts.toml")}  # fmt: skip
+    assert sorted(hosts) == sorted(registry.MIRRORED)
+    for name, config in hosts.items():
+        (mirror,) = config["host"]
+        assert mirror.startswith(f"http://127.0.0.1:{registry.PORT}"), (name, mirror)
+        assert config["host"][mirror]["capabilities"] == ["pull", "resolve"]
 
 
 def test_push_without_a_registry_names_the_fix(d2k) -> None:

@@ -34,7 +34,7 @@ PROTECTED_REGISTRY = f"localhost:{PROTECTED_PORT}"
 NAMESPACE = "registry"
 CREDENTIALS = "registry-credentials"  # Secret: username, password, htpasswd
 USERNAME = "learner"
-# Names containerd looks up in the registry first; their hosts.toml files are under HOSTS_DIR.
+# Names containerd looks up in the registry first: one hosts.toml each under hosts_dir().
 MIRRORED = ("docker.io", "ghcr.io")
 
 

@@ -64,20 +64,20 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def ensure_certificate(provider: Provider, namespace: str, webhook: ServingCert) -> bool:
+def ensure_certificate(provider: Provider, namespace: str, cert: ServingCert) -> bool:
     """Create the certificate's Secret unless it holds a certificate from the current cluster CA;
     True when it issued one."""
     ca_cert, ca_key = provider.cluster_ca()
     found = provider.kubectl(
-        "get", "secret", webhook.secret, "-n", namespace, "-o", "jsonpath={.data.ca\\.crt}",
+        "get", "secret", cert.secret, "-n", namespace, "-o", "jsonpath={.data.ca\\.crt}",
         check=False,
     )  # fmt: skip
     if found.returncode == 0 and found.stdout == _b64(ca_cert):
         return False
-    service = f"{webhook.service}.{namespace}.svc"
-    cert, key = issue(ca_cert, ca_key, [service, f"{service}.{CLUSTER_DOMAIN}"])
-    data = {"tls.crt": cert, "tls.key": key, "ca.crt": ca_cert}
-    secrets.apply_secret(provider, namespace, webhook.secret, data, kind="kubernetes.io/tls")
+    service = f"{cert.service}.{namespace}.svc"
+    crt, key = issue(ca_cert, ca_key, [service, f"{service}.{CLUSTER_DOMAIN}"])
+    data = {"tls.crt": crt, "tls.key": key, "ca.crt": ca_cert}
+    secrets.apply_secret(provider, namespace, cert.secret, data, kind="kubernetes.io/tls")
     return True
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from docker2k8s import shell, versions
+from docker2k8s import shell
 from docker2k8s.images import check_docker, image_id
 from docker2k8s.paths import cluster_dir
 
@@ -46,26 +46,25 @@ class NodeImage:
         return self.ref
 
 
-def _image(name: str, version: str, program: GoProgram, binary: str | None = None) -> NodeImage:
+def _image(program: GoProgram) -> NodeImage:
+    """The image of a one-binary program, named after it (cluster/images/<name>/Dockerfile)."""
+    name, tag = program.name, program.version
     # A program with sources of ours gets their digest (and its Dockerfile's) in its tag: a
     # changed program is a new image, which the nodes load and the add-on's Pods roll out to.
-    tag = version
     if program.sources():
         dockerfile = (cluster_dir() / "images" / name / "Dockerfile").read_bytes()
         tag += "-" + hashlib.sha256(program.fingerprint().encode() + dockerfile).hexdigest()[:8]
-    return NodeImage(name, f"localhost/docker2k8s/{name}:{tag}", program, binary or name)
+    return NodeImage(name, f"localhost/docker2k8s/{name}:{tag}", program, program.binaries[0])
 
 
-PAUSE = _image("pause", versions.PAUSE, gobuild.PAUSE)
-COREDNS = _image("coredns", versions.COREDNS, gobuild.COREDNS)
-METRICS_SERVER = _image("metrics-server", versions.METRICS_SERVER, gobuild.METRICS_SERVER)
-LOCAL_PATH_PROVISIONER = _image(
-    "local-path-provisioner", versions.LOCAL_PATH_PROVISIONER, gobuild.LOCAL_PATH_PROVISIONER
-)
-KWOK = _image("kwok", versions.KWOK, gobuild.KWOK)
-GPU_DRA_DRIVER = _image("gpu-dra-driver", versions.APPS, gobuild.GPU_DRA_DRIVER)
-REGISTRY = _image("registry", versions.REGISTRY, gobuild.REGISTRY)
-KUEUE = _image("kueue", versions.KUEUE, gobuild.KUEUE)
+PAUSE = _image(gobuild.PAUSE)
+COREDNS = _image(gobuild.COREDNS)
+METRICS_SERVER = _image(gobuild.METRICS_SERVER)
+LOCAL_PATH_PROVISIONER = _image(gobuild.LOCAL_PATH_PROVISIONER)
+KWOK = _image(gobuild.KWOK)
+GPU_DRA_DRIVER = _image(gobuild.GPU_DRA_DRIVER)
+REGISTRY = _image(gobuild.REGISTRY)
+KUEUE = _image(gobuild.KUEUE)
 NODE_IMAGES = (
     PAUSE,
     COREDNS,

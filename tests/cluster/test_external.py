@@ -58,7 +58,8 @@ def test_status_reports_what_the_labs_need(d2k, cluster: Provider, tmp_path: Pat
     table = _rows(status)
     assert status.returncode == 0, table
     assert "provider external" in table
-    for row in ("GPUs", "default StorageClass", "metrics API", "batch queue", "permissions"):
+    needs = ["GPUs", "default StorageClass", "metrics API", "batch queue", "permissions"]
+    for row in [*needs, "Ingress and Gateway API"]:
         assert row in table, row
     assert "NVIDIA-A100-SXM4-40GB" in table and f"images go to {registry.REGISTRY}" in table
 

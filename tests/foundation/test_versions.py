@@ -27,6 +27,7 @@ MODULES = {
     "registry": ("github.com/distribution/distribution/v3", "registry"),
     "kind": ("sigs.k8s.io/kind", "kind"),
     "kueue": ("sigs.k8s.io/kueue", "kueue"),
+    "traefik": ("github.com/traefik/traefik/v3", "traefik"),
 }
 # Kubernetes' staging modules our own programs may build on.
 STAGING = {
@@ -62,6 +63,17 @@ def test_each_go_module_builds_its_pinned_release(directory: str) -> None:
 def test_every_go_module_has_a_pin() -> None:
     built = {d.name for d in (cluster_dir() / "go").iterdir() if (d / "go.mod").exists()}
     assert built == set(MODULES), f"modules without a pin: {built - set(MODULES)}"
+
+
+def test_the_gateway_api_crds_are_the_release_traefik_builds_against() -> None:
+    """Traefik's own go.mod selects the Gateway API module whose CRDs the add-on installs."""
+    go_sum = (cluster_dir() / "go" / "traefik" / "go.sum").read_text()
+    # The module's own line (not its /go.mod line): the version whose source is built.
+    selected = re.findall(r"^sigs\.k8s\.io/gateway-api (v[^\s/]+) h1:", go_sum, re.M)
+    assert selected == [versions.GATEWAY_API], (
+        f"Traefik's build has sigs.k8s.io/gateway-api {selected}, versions.toml pins "
+        f"gateway-api = {versions.GATEWAY_API}"
+    )
 
 
 def test_kubernetes_staging_modules_match_the_release() -> None:

@@ -22,7 +22,7 @@ from docker2k8s.errors import D2KError
 from docker2k8s.gpu import image as gpu_image
 from docker2k8s.paths import cluster_dir
 
-from . import gobuild, node_images, registry
+from . import gateway, gobuild, node_images, registry
 from .gobuild import GoProgram
 from .provider import Provider
 from .webhooks import ServingCert
@@ -37,15 +37,27 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """A directory of a project's own manifests, in the Go module a program builds with."""
+
+    program: GoProgram
+    module: str
+    directory: str
+
+    def path(self) -> Path:
+        return gobuild.module_source(self.program, self.module) / self.directory
+
+
+@dataclass(frozen=True)
 class Addon:
     name: str  # directory under cluster/addons/
     purpose: str
     images: tuple[Image, ...]
     namespace: str
     selector: str  # label selector of its Pods (kind's own copies carry the same labels)
-    # A Kustomize overlay (kustomization.yaml in its directory) over the config/ directory of
-    # this program's module: the project's own manifests at the pinned version, never copied.
-    upstream: GoProgram | None = None
+    # A Kustomize overlay (kustomization.yaml in its directory) over this directory, linked as
+    # upstream/: the project's own manifests at the pinned version, never copied.
+    upstream: Upstream | None = None
     # Certificates its servers read, issued from the cluster CA; the CA is also set as the
     # caBundle of its webhook configurations (those matching `selector`).
     certificates: tuple[ServingCert, ...] = ()
@@ -63,7 +75,7 @@ class Addon:
         with tempfile.TemporaryDirectory() as tmp:
             for name, text in files.items():
                 Path(tmp, name).write_text(text)
-            Path(tmp, "upstream").symlink_to(gobuild.module_source(self.upstream) / "config")
+            Path(tmp, "upstream").symlink_to(self.upstream.path())
             # The overlay reaches outside its directory (upstream/), which Kustomize only
             # allows when asked.
             return provider.kubectl(
@@ -143,12 +155,20 @@ ADDONS = (
         (_node(node_images.KUEUE),),
         "kueue-system",
         "app.kubernetes.io/name=kueue,control-plane=controller-manager",
-        upstream=gobuild.KUEUE,
+        upstream=Upstream(gobuild.KUEUE, "sigs.k8s.io/kueue", "config"),
         certificates=(
             ServingCert("kueue-webhook-server-cert", "kueue-webhook-service"),
             ServingCert("kueue-metrics-server-cert", "kueue-controller-manager-metrics-service"),
             ServingCert("kueue-visibility-server-cert", "kueue-visibility-server"),
         ),
+    ),
+    Addon(
+        "gateway",
+        f"Gateway API and Ingress (Traefik) on NodePort {gateway.HTTP_PORT}",
+        (_node(node_images.TRAEFIK),),
+        gateway.NAMESPACE,
+        "app.kubernetes.io/name=traefik",
+        upstream=Upstream(gobuild.TRAEFIK, "sigs.k8s.io/gateway-api", "config/crd"),
     ),
     Addon(
         "gpu-pool",
@@ -172,6 +192,10 @@ def template_values() -> dict[str, str]:
         "gpu_dra_driver_image": node_images.GPU_DRA_DRIVER.ref,
         "registry_image": node_images.REGISTRY.ref,
         "kueue_image": node_images.KUEUE.ref,
+        "traefik_image": node_images.TRAEFIK.ref,
+        "traefik_version": versions.TRAEFIK,
+        "gateway_http_port": str(gateway.HTTP_PORT),
+        "gateway_https_port": str(gateway.HTTPS_PORT),
         "registry_port": str(registry.PORT),
         "protected_registry_port": str(registry.PROTECTED_PORT),
         "kubernetes_version": versions.KUBERNETES,

@@ -125,7 +125,17 @@ class ExternalProvider:
             "cdi_dir": "/var/run/cdi",
             "registry_bind": "0.0.0.0",
             "kubelet_tls_flag": "--kubelet-insecure-tls",
+            "gateway_address": self.node_address(),
         }
+
+    def node_address(self) -> str:
+        """The first node's InternalIP: where NodePorts answer, as far as d2k can tell."""
+        return self.kubectl(
+            "get",
+            "nodes",
+            "-o",
+            'jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}',
+        ).stdout.strip()
 
     def cluster_ca(self) -> tuple[str, str]:
         raise D2KError(

@@ -9,6 +9,7 @@ build does no Go work at all.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -40,6 +41,21 @@ def _kubernetes_ldflags(version: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Fork:
+    """A dependency built from upstream's source at the version the module selects, changed by
+    files of ours: for a program whose own requirements the module proxy partly refuses.
+
+    The files in _forks/<name>/ of the program's module are added to (or replace) upstream's, and
+    the directories in `drop` are left out. Go ignores directories starting with "_", so _forks/
+    is not a package of the program's module.
+    """
+
+    module: str
+    name: str  # directory under the program module's _forks/
+    drop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class GoProgram:
     """One family of binaries built together from one Go module under cluster/."""
 
@@ -51,6 +67,7 @@ class GoProgram:
     ldflags: tuple[str, ...] = field(default=())
     tags: tuple[str, ...] = field(default=())
     cgo: bool = False  # runc's nsenter is C; everything else is static Go
+    forks: tuple[Fork, ...] = ()  # joined in through a go.work file (prepare_forks)
 
     def module_dir(self) -> Path:
         return cluster_dir() / self.module
@@ -197,6 +214,20 @@ COMPOSE = GoProgram(
     ldflags=(f"-X github.com/docker/compose/v2/internal.Version={versions.COMPOSE}",),
 )
 
+# Traefik, the Gateway API and Ingress controller (cluster/go/traefik/go.mod says why the forks).
+TRAEFIK = GoProgram(
+    name="traefik",
+    version=versions.TRAEFIK,
+    module="go/traefik",
+    packages=("github.com/traefik/traefik/v3/cmd/traefik",),
+    binaries=("traefik",),
+    ldflags=(f"-X github.com/traefik/traefik/v3/pkg/version.Version={versions.TRAEFIK}",),
+    forks=(
+        Fork("github.com/go-acme/lego/v5", "lego", drop=("providers/dns",)),
+        Fork("github.com/abbot/go-http-auth", "go-http-auth"),
+    ),
+)
+
 # The kind CLI, for a laptop without one (kind.py) and for checking cluster/kind.yaml with kind's
 # own loader (tests).
 KIND = GoProgram(
@@ -221,6 +252,7 @@ CLUSTER_PROGRAMS = (
     GPU_DRA_DRIVER,
     REGISTRY,
     KUEUE,
+    TRAEFIK,
 )
 ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND)
 
@@ -266,33 +298,75 @@ def find_go() -> Path:
 
 def go_env(program: GoProgram) -> dict[str, str]:
     cache = cache_dir()
-    return dict(
+    env = dict(
         os.environ,
         GOMODCACHE=str(cache / "gomodcache"),
         GOCACHE=str(cache / "gocache"),
         CGO_ENABLED="1" if program.cgo else "0",
         GOTOOLCHAIN="local",
         GOFLAGS="-buildvcs=false -mod=readonly",
+        GOWORK="off",
     )
+    if program.forks:
+        env["GOWORK"] = str(prepare_forks(program, env))
+    return env
 
 
-def module_source(program: GoProgram) -> Path:
-    """The downloaded source of the module behind the program's first package: Kueue's
-    manifests live beside its code, at the pinned version."""
-    go = find_go()
+def _go(program: GoProgram, env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [str(go), "list", "-f", "{{.Module.Dir}}", program.packages[0]],
-        cwd=program.module_dir(),
-        env=go_env(program),
-        capture_output=True,
-        text=True,
+        [str(find_go()), *args], cwd=program.module_dir(), env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise D2KError(
-            f"`go list` cannot find the source of {program.packages[0]}: {done.stderr.strip()}",
+            f"`go {' '.join(args)}` failed for {program.name}: {done.stderr.strip()[-2000:]}",
             "check that the Go module proxy is reachable (GOPROXY)",
         )
-    return Path(done.stdout.strip())
+    return done.stdout.strip()
+
+
+def prepare_forks(program: GoProgram, env: dict[str, str]) -> Path:
+    """Write each fork's source beside the cache (once per fingerprint) and a go.work that puts
+    it in place of the module for this checkout; return the go.work's path."""
+    root = cache_dir() / "forks" / f"{program.name}-{program.fingerprint()}"
+    if not (root / ".complete").exists():
+        tmp = root.with_name(root.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        for fork in program.forks:
+            # The version this module selects (after its go.mod's replace, if any).
+            version = _go(
+                program, env,
+                "list", "-m", "-f", "{{with .Replace}}{{.Version}}{{else}}{{.Version}}{{end}}",
+                fork.module,
+            )  # fmt: skip
+            target = tmp / fork.name
+            shutil.copytree(module_dir(program, env, f"{fork.module}@{version}"), target)
+            for path in [target, *target.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+            for drop in fork.drop:
+                shutil.rmtree(target / drop)
+            shutil.copytree(program.module_dir() / "_forks" / fork.name, target, dirs_exist_ok=True)
+        (tmp / ".complete").touch()
+        shutil.rmtree(root, ignore_errors=True)
+        tmp.rename(root)
+    # One go.work per checkout: it names the module's directory.
+    checkout = hashlib.sha256(str(program.module_dir()).encode()).hexdigest()[:8]
+    work = root / f"{checkout}.work"
+    go_line = re.search(r"^go (\S+)$", (program.module_dir() / "go.mod").read_text(), re.M)
+    assert go_line, f"{program.module_dir()}/go.mod has no go line"
+    replaces = "".join(f"\t{f.module} => {root / f.name}\n" for f in program.forks)
+    work.write_text(f"go {go_line[1]}\n\nuse {program.module_dir()}\n\nreplace (\n{replaces})\n")
+    return work
+
+
+def module_dir(program: GoProgram, env: dict[str, str], module: str) -> Path:
+    """The downloaded source of `module` (`path` or `path@version`) in the program's build."""
+    return Path(json.loads(_go(program, env, "mod", "download", "-json", module))["Dir"])
+
+
+def module_source(program: GoProgram, module: str) -> Path:
+    """The source of a module at the version the program builds with: Kueue's manifests live
+    beside its code, the Gateway API's CRDs in the module Traefik builds against."""
+    return module_dir(program, go_env(program), module)
 
 
 def is_built(program: GoProgram) -> bool:

@@ -20,6 +20,7 @@ Check = Callable[[], tuple[bool, str]]
 GPU = "nvidia.com/gpu"
 PRODUCT = "nvidia.com/gpu.product"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
 METRICS = "/apis/metrics.k8s.io/v1beta1/nodes"
 QUEUE = "gpus"  # the ClusterQueue the batch labs' LocalQueues point at
 # What a learner does in a lab, asked with `kubectl auth can-i`.
@@ -154,6 +155,36 @@ def gpu_queue(provider: Provider) -> tuple[bool, str]:
     return active, f"ClusterQueue {QUEUE} " + ("active" if active else "not active")
 
 
+def ingress_and_gateway(provider: Provider) -> tuple[bool, str]:
+    """A default IngressClass and an accepted GatewayClass: how lab 12 exposes the chat app."""
+    default = [
+        c["metadata"]["name"]
+        for c in _items(provider, "ingressclasses")
+        if (c["metadata"].get("annotations") or {}).get(DEFAULT_INGRESS_CLASS) == "true"
+    ]
+    done = provider.kubectl("get", "gatewayclasses", "-o", "json", check=False, timeout=10)
+    gateway_classes = json.loads(done.stdout)["items"] if done.returncode == 0 else []
+    accepted = [
+        c["metadata"]["name"]
+        for c in gateway_classes
+        if any(
+            k["type"] == "Accepted" and k["status"] == "True"
+            for k in c.get("status", {}).get("conditions", [])
+        )
+    ]
+    missing = []
+    if not default:
+        missing.append(f"no default IngressClass (annotate one {DEFAULT_INGRESS_CLASS}=true)")
+    if not accepted:
+        missing.append(
+            "no accepted GatewayClass (install the Gateway API CRDs and a controller, "
+            "e.g. Traefik: cluster/addons/gateway)"
+        )
+    if missing:
+        return False, "; ".join(missing)
+    return True, f"IngressClass {default[0]} (default), GatewayClass {', '.join(accepted)}"
+
+
 def permissions(provider: Provider) -> tuple[bool, str]:
     missing = [
         f"{verb} {resource}"
@@ -177,6 +208,7 @@ def lab_needs(provider: Provider) -> list[ComponentHealth]:
         ("default StorageClass", default_storage),
         ("metrics API", metrics_api),
         ("batch queue (Kueue)", gpu_queue),
+        ("Ingress and Gateway API", ingress_and_gateway),
         ("permissions for the labs", permissions),
     ):
         try:

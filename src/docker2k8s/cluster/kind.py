@@ -151,6 +151,8 @@ class KindProvider:
             "cdi_dir": "/var/run/cdi",  # one of containerd 2's default CDI directories
             # Inside the node container; kind.yaml maps the ports to the laptop's loopback.
             "registry_bind": "0.0.0.0",
+            # kind.yaml maps Traefik's NodePorts to the laptop's loopback.
+            "gateway_address": "127.0.0.1",
             # kind's kubelets serve self-signed certificates no CA can verify (kind's docs).
             "kubelet_tls_flag": "--kubelet-insecure-tls",
         }

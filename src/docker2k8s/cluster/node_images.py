@@ -65,6 +65,7 @@ KWOK = _image(gobuild.KWOK)
 GPU_DRA_DRIVER = _image(gobuild.GPU_DRA_DRIVER)
 REGISTRY = _image(gobuild.REGISTRY)
 KUEUE = _image(gobuild.KUEUE)
+TRAEFIK = _image(gobuild.TRAEFIK)
 NODE_IMAGES = (
     PAUSE,
     COREDNS,
@@ -74,4 +75,5 @@ NODE_IMAGES = (
     GPU_DRA_DRIVER,
     REGISTRY,
     KUEUE,
+    TRAEFIK,
 )

@@ -116,6 +116,8 @@ class LocalProvider:
             "cdi_dir": str(self.layout.cdi),
             # The node is this host: the registry answers on its loopback only.
             "registry_bind": "127.0.0.1",
+            # Traefik's NodePorts answer on the node's address, which is this host's.
+            "gateway_address": network.node_ip(),
             # The kubelet serves a certificate from the cluster CA, which every Pod can read.
             "kubelet_tls_flag": (
                 "--kubelet-certificate-authority="

@@ -78,7 +78,7 @@ def list_objects(
 def node_has_image(ref: str) -> bool:
     """Some node lists `ref` among its images (the kubelet reports docker.io/REF for REF)."""
     return any(
-        name.endswith("/" + ref)
+        name == ref or name.endswith("/" + ref)
         for node in list_objects("Node")
         for image in (node.get("status") or {}).get("images") or []
         for name in image.get("names") or []

@@ -7,6 +7,7 @@ Each test runs d2k with HOME in a temporary directory, so the workshop's own rec
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -16,10 +17,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
+from polling import wait_for
 
 from docker2k8s.cluster import Provider, registry
 from docker2k8s.cluster.names import CONTEXT_NAME
-from docker2k8s.cluster.node_images import PAUSE
+from docker2k8s.cluster.node_images import PAUSE, TRAEFIK
+from docker2k8s.labs import SOLUTIONS_DIR
 
 pytestmark = pytest.mark.cluster
 
@@ -109,3 +113,102 @@ def test_an_unknown_context_lists_the_known_ones(d2k, cluster: Provider, tmp_pat
     done = _d2k(d2k, tmp_path, "cluster", "use", "nowhere", "--kubeconfig", str(source))
     assert done.returncode == 1
     assert "has no context 'nowhere' (it has: company)" in done.stderr
+
+
+EXTERNAL_REGISTRY = f"{registry.REGISTRY}/company"  # a path no mirror maps: only pushes land there
+PREFIX = "company-"
+# The workshop images each lab runs on the cluster.
+LAB_IMAGES = {
+    "03": ["docker2k8s/inference:0.1.0"],
+    "04": ["docker2k8s/inference:0.1.0", "docker2k8s/inference:0.2.0"],
+    "05": ["docker2k8s/inference:0.1.0"],
+    "06": ["docker2k8s/inference:0.1.0", "docker2k8s/db:0.1.0"],
+    "07": ["docker2k8s/inference:0.1.0", "docker2k8s/db:0.1.0", "docker2k8s/chat:0.1.0"],
+}
+
+
+@pytest.fixture(scope="module")
+def company_home(d2k, cluster: Provider, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reader's HOME with the running cluster chosen as `external`: its own registry path,
+    namespaces with a prefix."""
+    home = tmp_path_factory.mktemp("company")
+    source = _company_kubeconfig(cluster, home / "company.yaml")
+    used = _d2k(d2k, home, "cluster", "use", "company", "--kubeconfig", str(source),
+                "--registry", EXTERNAL_REGISTRY, "--namespace-prefix", PREFIX)  # fmt: skip
+    assert used.returncode == 0, _rows(used)
+    return home
+
+
+@pytest.mark.parametrize(
+    "name", [p.name for p in sorted(SOLUTIONS_DIR.glob("0[3-7]-*.ipynb"))]
+)  # fmt: skip
+def test_labs_run_unchanged_on_an_external_cluster(
+    d2k, core: client.CoreV1Api, company_home: Path, name: str, tmp_path: Path
+) -> None:
+    """Labs 03-07 as a reader runs them on a cluster of their own: images pushed to its registry
+    and pulled from there by name, the lab's namespace with the reader's prefix."""
+    report = tmp_path / "report.json"
+    done = _d2k(d2k, company_home, "grade", str(SOLUTIONS_DIR / name), "--json", str(report))
+    assert done.returncode == 0, _rows(done)[-3000:]
+    graded = json.loads(report.read_text())
+    assert graded["total"] >= 3 and graded["score"] == 1.0, (graded, done.stdout[-3000:])
+    # The Pods ran images pulled from the registry by its name (nothing else could start them):
+    # the node now lists them under that name.
+    held = {
+        name
+        for node in core.list_node().items
+        for image in node.status.images or []
+        for name in image.names or []
+    }
+    for image in LAB_IMAGES[name[:2]]:
+        assert f"{EXTERNAL_REGISTRY}/{image}" in held, image
+
+
+def test_install_addons_puts_back_what_the_cluster_lacks(
+    d2k, cluster: Provider, kubectl, tmp_path: Path
+) -> None:
+    """Without Gateway API/Ingress and without the ClusterQueue, `use --install-addons` installs
+    the gateway and Kueue add-ons through the registry, their webhooks trusted through a CA of
+    the workshop's own (d2k holds no CA key of a cluster it does not run)."""
+    kubectl("-n", "traefik", "delete", "gateway", "traefik-gateway", "--wait=true")
+    kubectl("delete", "gatewayclass/traefik", "ingressclass/traefik", "--wait=true")
+    kubectl("delete", "namespace", "traefik", "--wait=true")
+    kubectl("delete", "clusterqueue", "gpus", "--wait=true")
+    try:
+        source = _company_kubeconfig(cluster, tmp_path / "company.yaml")
+        used = _d2k(d2k, tmp_path, "cluster", "use", "company", "--kubeconfig", str(source),
+                    "--registry", EXTERNAL_REGISTRY, "--install-addons")  # fmt: skip
+        assert used.returncode == 0, _rows(used)
+        for addon in ("gateway", "kueue"):
+            assert f"add-on {addon}" in used.stderr, used.stderr
+
+        def healthy() -> str:  # the ClusterQueue turns active a moment after it is applied
+            status = _d2k(d2k, tmp_path, "cluster", "status")
+            return " ".join(_rows(status).split()) if status.returncode == 0 else ""
+
+        table = wait_for("status all ok", healthy, 60)
+        assert "IngressClass traefik (default), GatewayClass traefik" in table
+        assert "ClusterQueue gpus active" in table
+        images = "jsonpath={.items[*].spec.template.spec.containers[*].image}"
+        running = kubectl("get", "deployments", "-n", "traefik", "-o", images).stdout
+        assert running == registry.target(TRAEFIK.ref, EXTERNAL_REGISTRY)
+        ca = (tmp_path / ".kube" / "docker2k8s-external-ca.crt").read_text()
+        kueue = "app.kubernetes.io/name=kueue"
+        hooks = kubectl("get", "validatingwebhookconfigurations", "-l", kueue, "-o", "json")
+        bundle = json.loads(hooks.stdout)["items"][0]["webhooks"][0]["clientConfig"]["caBundle"]
+        assert base64.b64decode(bundle).decode() == ca
+    finally:
+        restored = d2k("cluster", "up")  # the workshop's own record: the local cluster again
+        assert restored.returncode == 0, _rows(restored)
+        # Kueue and Traefik roll back to the node's own images and the cluster CA.
+        wait_for("every add-on rolled out", lambda: d2k("cluster", "status").returncode == 0, 120)
+
+
+def test_bad_use_options_name_the_fix(d2k, tmp_path: Path) -> None:
+    prefix = _d2k(d2k, tmp_path, "cluster", "use", "company", "--namespace-prefix", "Team_A")
+    assert prefix.returncode == 1
+    assert "--namespace-prefix 'Team_A' cannot start a namespace name" in prefix.stderr
+    assert "lowercase letters, digits and '-'" in prefix.stderr
+    addons = _d2k(d2k, tmp_path, "cluster", "use", "company", "--install-addons")
+    assert addons.returncode == 1
+    assert "--install-addons needs --registry" in addons.stderr

@@ -65,12 +65,18 @@ def up(name: str = "auto", console: Console | None = None) -> Provider:
 
 
 def use(
-    context: str, source: Path, registry: str | None, console: Console | None = None
+    context: str,
+    source: Path,
+    registry: str | None,
+    namespace_prefix: str = "",
+    install_addons: bool = False,
+    console: Console | None = None,
 ) -> Provider:
-    """Point the workshop at an existing cluster (the `external` provider) and check it."""
+    """Point the workshop at an existing cluster (the `external` provider) and check it; with
+    `install_addons`, install the add-ons for what it lacks."""
     from . import external
 
-    external.use(context, source, registry)
+    external.use(context, source, registry, namespace_prefix, install_addons)
     return up("external", console)
 
 

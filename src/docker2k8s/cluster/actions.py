@@ -2,8 +2,8 @@
 
 In the shape of kind's create actions: an ordered list, each step using only the Provider
 interface. Every step is idempotent, so an interrupted `up` run again picks up where it stopped.
-On a cluster d2k does not run (external) only the kubeconfig merge runs: nothing is installed
-or waited for there.
+On a cluster d2k does not run (external) the waits for its nodes and DNS are skipped, and the
+add-on steps install only the add-ons `d2k cluster use --install-addons` chose (usually none).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .provider import Provider
 class Action:
     name: str
     execute: Callable[[Provider, Console], None]
-    managed_only: bool = True  # skipped on a cluster d2k does not run (Provider.managed)
+    managed_only: bool = False  # skipped on a cluster d2k does not run (Provider.managed)
 
 
 def installed_addons(provider: Provider) -> list[Addon]:
@@ -33,7 +33,8 @@ def installed_addons(provider: Provider) -> list[Addon]:
 
 
 def load_images(provider: Provider, console: Console) -> None:
-    """Build each add-on image here (cached) and copy it into the nodes: nothing is pulled."""
+    """Build each add-on image here (cached) and copy it into the nodes (on an external cluster:
+    push it to the registry its nodes pull from)."""
     for addon in installed_addons(provider):
         for image in addon.images:
             with console.status(f"image {image.ref}"):
@@ -122,10 +123,10 @@ def merge_kubeconfig(provider: Provider, console: Console) -> None:
 
 ACTIONS = (
     Action("load add-on images", load_images),
-    Action("wait for nodes", wait_for_nodes),
+    Action("wait for nodes", wait_for_nodes, managed_only=True),
     Action("registry credentials", registry_credentials),
     Action("add-on certificates", addon_certificates),
     Action("apply add-ons", apply_addons),
-    Action("wait for cluster DNS", wait_for_dns),
-    Action("merge kubeconfig", merge_kubeconfig, managed_only=False),
+    Action("wait for cluster DNS", wait_for_dns, managed_only=True),
+    Action("merge kubeconfig", merge_kubeconfig),
 )

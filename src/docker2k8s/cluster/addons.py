@@ -199,6 +199,8 @@ def template_values() -> dict[str, str]:
         "registry_port": str(registry.PORT),
         "protected_registry_port": str(registry.PROTECTED_PORT),
         "kubernetes_version": versions.KUBERNETES,
+        # The workshop's own clusters get every add-on image copied into their nodes.
+        "image_pull_policy": "Never",
     }
 
 

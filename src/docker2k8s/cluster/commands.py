@@ -41,12 +41,25 @@ def use(
             help="registry HOST/PATH the cluster's nodes pull from; `d2k images load` pushes there"
         ),
     ] = None,
+    namespace_prefix: Annotated[
+        str,
+        typer.Option(help="put before each lab's namespace (alice- gives alice-lab03)"),
+    ] = "",
+    install_addons: Annotated[
+        bool,
+        typer.Option(
+            help="install the workshop's add-ons for what the labs need and the cluster lacks "
+            "(needs --registry and admin rights)"
+        ),
+    ] = False,
 ) -> None:
     """Use an existing cluster (a company GPU cluster, a cloud or classroom cluster) for the labs.
 
-    Nothing is installed there; `d2k cluster status` says what the labs need and what is missing.
+    Nothing is installed there unless --install-addons; `d2k cluster status` says what the labs
+    need and what is missing.
     """
-    cluster.use(context, kubeconfig or Path.home() / ".kube" / "config", registry, console)
+    source = kubeconfig or Path.home() / ".kube" / "config"
+    cluster.use(context, source, registry, namespace_prefix, install_addons, console)
 
 
 @app.command()

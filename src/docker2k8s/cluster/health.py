@@ -58,11 +58,32 @@ def nodes_ready(provider: Provider, selector: str = "") -> tuple[bool, str]:
     return ready, ", ".join(f"{n} Ready={s}" for n, s in states.items()) or "no nodes yet"
 
 
+def _rolled_out(workload: dict) -> bool:
+    """Every replica of a Deployment or DaemonSet runs its newest template and is available."""
+    status = workload.get("status", {})
+    if status.get("observedGeneration", 0) < workload["metadata"]["generation"]:
+        return False
+    if workload["kind"] == "DaemonSet":
+        want = status.get("desiredNumberScheduled", 0)
+        return status.get("updatedNumberScheduled", 0) == want == status.get("numberAvailable", 0)
+    want = workload["spec"].get("replicas", 1)
+    counts = ("replicas", "updatedReplicas", "availableReplicas")
+    return all(status.get(count, 0) == want for count in counts)
+
+
 def addon_ready(provider: Provider, addon: Addon) -> tuple[bool, str]:
+    """Its Pods Ready, and none of them from a template being replaced: during a rollout the old
+    Pod is still Ready (and still serves the old webhook certificate)."""
     try:
         pods = _items(provider, "pods", "-n", addon.namespace, "-l", addon.selector)
+        workloads = _items(
+            provider, "deployments,daemonsets", "-n", addon.namespace, "-l", addon.selector
+        )
     except D2KError as error:
         return False, error.problem
+    rolling = [w["metadata"]["name"] for w in workloads if not _rolled_out(w)]
+    if rolling:
+        return False, f"rolling out {', '.join(rolling)} in {addon.namespace}"
     ready = [
         p["metadata"]["name"]
         for p in pods
@@ -200,22 +221,34 @@ def permissions(provider: Provider) -> tuple[bool, str]:
     return True, f"may {', '.join(f'{v} {r}' for v, r in LAB_VERBS)}"
 
 
+# What the labs use, how to check it, and the workshop's add-on that provides it (None: only
+# the cluster's admins can: real GPUs need NVIDIA's device plugin, rights need RBAC).
+LAB_NEEDS: tuple[tuple[str, Callable[[Provider], tuple[bool, str]], str | None], ...] = (
+    ("GPUs", gpus, None),
+    ("default StorageClass", default_storage, "storage"),
+    ("metrics API", metrics_api, "metrics-server"),
+    ("batch queue (Kueue)", gpu_queue, "kueue"),
+    ("Ingress and Gateway API", ingress_and_gateway, "gateway"),
+    ("permissions for the labs", permissions, None),
+)
+
+
 def lab_needs(provider: Provider) -> list[ComponentHealth]:
     """What the labs use, checked the same way on any cluster; a missing one says the fix."""
     rows = []
-    for name, check in (
-        ("GPUs", gpus),
-        ("default StorageClass", default_storage),
-        ("metrics API", metrics_api),
-        ("batch queue (Kueue)", gpu_queue),
-        ("Ingress and Gateway API", ingress_and_gateway),
-        ("permissions for the labs", permissions),
-    ):
+    for name, check, _addon in LAB_NEEDS:
         try:
             rows.append(ComponentHealth(name, *check(provider)))
         except D2KError as error:
             rows.append(ComponentHealth(name, False, error.problem))
     return rows
+
+
+def addons_for_missing_needs(provider: Provider) -> list[str]:
+    """The workshop add-ons that would provide what this cluster lacks."""
+    provides = {name: addon for name, _check, addon in LAB_NEEDS if addon}
+    missing = [row.name for row in lab_needs(provider) if not row.healthy]
+    return [provides[name] for name in missing if name in provides]
 
 
 def cluster_rows(provider: Provider) -> list[ComponentHealth]:

@@ -36,6 +36,17 @@ def _openssl(*args: str | Path) -> None:
     shell.run(["openssl", *args], what=f"openssl {args[0]}")
 
 
+def make_ca(name: str) -> tuple[str, str]:
+    """A new CA for webhook certificates, where d2k holds no cluster CA; (certificate, key)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-nodes", "-keyout", work / "ca.key", "-out", work / "ca.crt", "-days", DAYS,
+                 "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+        return (work / "ca.crt").read_text(), (work / "ca.key").read_text()
+
+
 def issue(ca_cert: str, ca_key: str, dns: list[str]) -> tuple[str, str]:
     """A server certificate for `dns`, signed by the CA; returns (certificate, key) in PEM."""
     with tempfile.TemporaryDirectory() as tmp:  # 0700: the CA key passes through it

@@ -71,9 +71,9 @@ def manifests(directory: str) -> str:
         return directory
     source = Path(directory)
     digest = hashlib.sha256(f"{source.resolve()} {registry()}".encode()).hexdigest()[:8]
-    target = state_dir() / "manifests" / digest
-    target.mkdir(parents=True, exist_ok=True)
+    copy = state_dir() / "manifests" / digest
+    copy.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.glob("*.yaml")):
         text = _IMAGE_LINE.sub(lambda m: m[1] + image(m[2]), path.read_text())
-        (target / path.name).write_text(text)
-    return str(target)
+        (copy / path.name).write_text(text)
+    return str(copy)

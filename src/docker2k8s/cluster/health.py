@@ -58,6 +58,21 @@ def nodes_ready(provider: Provider, selector: str = "") -> tuple[bool, str]:
     return ready, ", ".join(f"{n} Ready={s}" for n, s in states.items()) or "no nodes yet"
 
 
+def _condition(obj: dict, kind: str) -> bool:
+    """Whether the object's status has condition `kind` (Ready, Active, Accepted) True."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
+
+
+def _defaults(objects: list[dict], annotation: str) -> list[str]:
+    """Names of the objects marked as the cluster's default class by `annotation`."""
+    return [
+        o["metadata"]["name"]
+        for o in objects
+        if (o["metadata"].get("annotations") or {}).get(annotation) == "true"
+    ]
+
+
 def _rolled_out(workload: dict) -> bool:
     """Every replica of a Deployment or DaemonSet runs its newest template and is available."""
     status = workload.get("status", {})
@@ -84,14 +99,7 @@ def addon_ready(provider: Provider, addon: Addon) -> tuple[bool, str]:
     rolling = [w["metadata"]["name"] for w in workloads if not _rolled_out(w)]
     if rolling:
         return False, f"rolling out {', '.join(rolling)} in {addon.namespace}"
-    ready = [
-        p["metadata"]["name"]
-        for p in pods
-        if any(
-            c["type"] == "Ready" and c["status"] == "True"
-            for c in p.get("status", {}).get("conditions", [])
-        )
-    ]
+    ready = [p["metadata"]["name"] for p in pods if _condition(p, "Ready")]
     detail = f"{len(ready)}/{len(pods)} Pods Ready in {addon.namespace}"
     return bool(pods) and len(ready) == len(pods), detail
 
@@ -140,11 +148,7 @@ def gpus(provider: Provider) -> tuple[bool, str]:
 
 def default_storage(provider: Provider) -> tuple[bool, str]:
     classes = _items(provider, "storageclasses")
-    default = [
-        c["metadata"]["name"]
-        for c in classes
-        if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
-    ]
+    default = _defaults(classes, DEFAULT_CLASS)
     if default:
         return True, f"default StorageClass {default[0]}"
     names = ", ".join(c["metadata"]["name"] for c in classes) or "none"
@@ -171,28 +175,16 @@ def gpu_queue(provider: Provider) -> tuple[bool, str]:
             f"no Kueue ClusterQueue {QUEUE}: {done.stderr.strip()[-200:]}; the batch labs "
             "need Kueue and a ClusterQueue named gpus (cluster/addons/kueue)"
         )
-    conditions = json.loads(done.stdout).get("status", {}).get("conditions", [])
-    active = any(c["type"] == "Active" and c["status"] == "True" for c in conditions)
+    active = _condition(json.loads(done.stdout), "Active")
     return active, f"ClusterQueue {QUEUE} " + ("active" if active else "not active")
 
 
 def ingress_and_gateway(provider: Provider) -> tuple[bool, str]:
     """A default IngressClass and an accepted GatewayClass: how lab 12 exposes the chat app."""
-    default = [
-        c["metadata"]["name"]
-        for c in _items(provider, "ingressclasses")
-        if (c["metadata"].get("annotations") or {}).get(DEFAULT_INGRESS_CLASS) == "true"
-    ]
+    default = _defaults(_items(provider, "ingressclasses"), DEFAULT_INGRESS_CLASS)
     done = provider.kubectl("get", "gatewayclasses", "-o", "json", check=False, timeout=10)
     gateway_classes = json.loads(done.stdout)["items"] if done.returncode == 0 else []
-    accepted = [
-        c["metadata"]["name"]
-        for c in gateway_classes
-        if any(
-            k["type"] == "Accepted" and k["status"] == "True"
-            for k in c.get("status", {}).get("conditions", [])
-        )
-    ]
+    accepted = [c["metadata"]["name"] for c in gateway_classes if _condition(c, "Accepted")]
     missing = []
     if not default:
         missing.append(f"no default IngressClass (annotate one {DEFAULT_INGRESS_CLASS}=true)")

@@ -4,6 +4,9 @@ Offline checks: schema-valid for the pinned Kubernetes release, images built loc
 pulled, resource requests everywhere, Services that select Pods some workload really creates, and
 every file shown in a chapter. Each check returns the problems it found, so the tests below also
 feed it broken copies and make sure it complains.
+
+The cheat sheet's Kubernetes objects are files too (docs/snippets/cheatsheet/), included into the
+page: schema-valid, the course's own images, and nothing written inline instead.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
 CHAPTERS = REPO_ROOT / "docs" / "chapters"
+CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
+CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
+# Kinds of add-ons (custom resources) the pinned schemas do not know: the cheat sheet shows them
+# for clusters that install the add-on.
+ADDON_KINDS = {("serving.kserve.io/v1beta1", "InferenceService")}
+# A fenced YAML block of a Markdown page, possibly indented (inside a content tab).
+YAML_FENCE = re.compile(
+    r"^(?P<indent> *)```ya?ml\b[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
+)
 IMAGE_RE = re.compile(r"^docker2k8s/(web|chat|inference|db):(\d+\.\d+\.\d+)$")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
 
@@ -31,6 +43,10 @@ Manifest = dict[str, Any]
 
 def manifest_files() -> list[Path]:
     return sorted(K8S_DIR.glob("*.yaml"))
+
+
+def cheatsheet_files() -> list[Path]:
+    return sorted(CHEATSHEET_DIR.glob("*.yaml"))
 
 
 def load(path: Path) -> list[Manifest]:
@@ -71,13 +87,20 @@ def schema_problems(obj: Manifest) -> list[str]:
     return []
 
 
+def image_name_problems(obj: Manifest) -> list[str]:
+    spec = pod_spec(obj)
+    return [
+        f"{c['name']}: image {c.get('image', '')!r} is not docker2k8s/NAME:X.Y.Z"
+        for c in (containers(spec) if spec else [])
+        if not IMAGE_RE.match(c.get("image", ""))
+    ]
+
+
 def image_problems(obj: Manifest) -> list[str]:
     spec = pod_spec(obj)
-    problems = []
+    problems = image_name_problems(obj)
     for c in containers(spec) if spec else []:
-        image, policy = c.get("image", ""), c.get("imagePullPolicy")
-        if not IMAGE_RE.match(image):
-            problems.append(f"{c['name']}: image {image!r} is not docker2k8s/NAME:X.Y.Z")
+        policy = c.get("imagePullPolicy")
         if policy not in ("IfNotPresent", "Never"):
             problems.append(
                 f"{c['name']}: imagePullPolicy {policy!r}; no registry exists, use IfNotPresent"
@@ -201,6 +224,35 @@ POD_CHECKS = (
 )
 
 
+def cheatsheet_schema_problems(obj: Manifest) -> list[str]:
+    """Built-in kinds against the pinned schemas; an add-on's kind needs at least a name."""
+    if (obj.get("apiVersion"), obj.get("kind")) in ADDON_KINDS:
+        return [] if obj.get("metadata", {}).get("name") else [f"{obj['kind']}: no metadata.name"]
+    try:
+        return schema_problems(obj)
+    except kubernetes_validate.SchemaNotFoundError:
+        return [f"{obj.get('apiVersion')} {obj.get('kind')}: no schema, and not in ADDON_KINDS"]
+
+
+# Examples, not the running app: no requests or GPU rules, but real images (a tag other than
+# latest makes the default imagePullPolicy IfNotPresent) and objects the API server accepts.
+CHEATSHEET_CHECKS = (
+    cheatsheet_schema_problems,
+    image_name_problems,
+    shm_problems,
+    selector_problems,
+)
+
+
+def inline_manifests(markdown: str) -> list[str]:
+    """Kubernetes objects written into a page instead of included from a file."""
+    return [
+        m["body"]
+        for m in YAML_FENCE.finditer(markdown)
+        if re.search(r"^\s*apiVersion:", m["body"], re.M)
+    ]
+
+
 # ---- the real manifests ---------------------------------------------------------------------
 
 
@@ -267,6 +319,36 @@ def test_every_manifest_is_shown_in_a_chapter() -> None:
     assert not missing, f"not included in any docs/chapters page: {missing}"
 
 
+# ---- the cheat sheet's objects ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", cheatsheet_files(), ids=lambda p: p.name)
+def test_cheatsheet_object_is_valid_and_uses_the_course_images(path: Path) -> None:
+    objects = load(path)
+    assert objects, f"{path.name} holds no object"
+    problems = [
+        f"{path.name}: {p}" for obj in objects for check in CHEATSHEET_CHECKS for p in check(obj)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_cheatsheet_objects_only_use_objects_the_workshop_defines() -> None:
+    examples = [obj for path in cheatsheet_files() for obj in load(path)]
+    objects = all_objects() + examples
+    problems = [p for o in examples for p in reference_problems(o, objects)]
+    assert not problems, "\n".join(problems)
+
+
+def test_cheatsheet_includes_every_file_and_writes_no_object_inline() -> None:
+    text = CHEATSHEET.read_text()
+    files = cheatsheet_files()
+    assert len(files) >= 10, f"the cheat sheet's objects are missing from {CHEATSHEET_DIR}"
+    missing = [p.name for p in files if f'--8<-- "docs/snippets/cheatsheet/{p.name}"' not in text]
+    assert not missing, f"not included in docs/cheatsheet.md: {missing}"
+    inline = inline_manifests(text)
+    assert not inline, "write these as files in docs/snippets/cheatsheet/:\n" + "\n".join(inline)
+
+
 # ---- the checks catch broken manifests ------------------------------------------------------
 
 
@@ -307,3 +389,26 @@ def test_checks_reject_broken_manifests() -> None:
     chat = first("Deployment", "chat")
     chat["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"] = "x"
     assert reference_problems(chat, objects) == ["chat uses ConfigMap x, which no manifest defines"]
+
+
+def test_cheatsheet_checks_reject_broken_examples() -> None:
+    page = (
+        "Text.\n\n"
+        '=== "Kubernetes"\n\n    ```yaml\n    apiVersion: v1\n    kind: Pod\n    ```\n\n'
+        "```yaml\nservices:\n  web: {}\n```\n\n"
+        '```yaml title="x.yaml"\n--8<-- "docs/snippets/cheatsheet/x.yaml"\n```\n'
+    )
+    assert inline_manifests(page) == ["    apiVersion: v1\n    kind: Pod\n"]
+
+    gpu = load(CHEATSHEET_DIR / "gpu.yaml")[0]
+    gpu["spec"]["containers"][0]["image"] = "d2k/inference:v1"
+    assert image_name_problems(gpu) == [
+        "inference: image 'd2k/inference:v1' is not docker2k8s/NAME:X.Y.Z"
+    ]
+    gpu["spec"]["containers"][0]["imagePullPolcy"] = "IfNotPresent"
+    assert cheatsheet_schema_problems(gpu)
+
+    isvc = load(CHEATSHEET_DIR / "inferenceservice.yaml")[0]
+    assert not cheatsheet_schema_problems(isvc)
+    assert cheatsheet_schema_problems({**isvc, "metadata": {}})
+    assert cheatsheet_schema_problems({**isvc, "apiVersion": "serving.example.com/v1"})

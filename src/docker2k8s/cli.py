@@ -137,14 +137,20 @@ def build_labs(
 @app.command()
 def grade(
     notebook: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .ipynb file.")],
+    solution: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="The instructor's notebook [default: solutions/NAME]."
+        ),
+    ] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
     timeout: Annotated[int, typer.Option(help="Seconds one cell may run.")] = 600,
 ) -> None:
-    """Run a notebook in a fresh kernel, print a score table, optionally write JSON."""
+    """Score a notebook: the solution's setup and checks run with the notebook's exercise cells."""
     from docker2k8s.grading.grader import grade as grade_notebook
 
     with console.status(f"running {notebook} in a fresh kernel"):
-        report = grade_notebook(notebook, cell_timeout=timeout)
+        report = grade_notebook(notebook, solution, cell_timeout=timeout)
     table = Table(title=f"{notebook.name}: {report.passed}/{len(report.checks)} checks passed")
     table.add_column("check")
     table.add_column("result")
@@ -156,6 +162,13 @@ def grade(
     console.print(table)
     for error in report.errors:
         console.print(f"[yellow]cell {error.cell}:[/] {error.error}: {error.message}")
+    for title, cells in (
+        ("restored from the solution", report.restored),
+        ("left out (not in the solution)", report.ignored),
+        ("exercises not found (ran as given in the lab)", report.unanswered),
+    ):
+        if cells:
+            console.print(f"cells {title}: {', '.join(cells)}")
     console.print(f"score: {report.score:.0%}")
     if json_file:
         json_file.write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -74,6 +74,10 @@ def manifests(directory: str) -> str:
     copy = state_dir() / "manifests" / digest
     copy.mkdir(parents=True, exist_ok=True)
     for path in sorted(source.glob("*.yaml")):
-        text = _IMAGE_LINE.sub(lambda m: m[1] + image(m[2]), path.read_text())
-        (copy / path.name).write_text(text)
+        (copy / path.name).write_text(for_cluster(path.read_text()))
     return str(copy)
+
+
+def for_cluster(manifest: str) -> str:
+    """A manifest's text with the workshop's images named as this cluster's nodes pull them."""
+    return _IMAGE_LINE.sub(lambda m: m[1] + image(m[2]), manifest)

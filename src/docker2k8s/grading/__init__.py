@@ -8,9 +8,10 @@ In a notebook cell::
           hint="apply inference-pod.yaml and wait for it with kubectl wait")
 
 prints ``PASS the inference Pod is Ready`` or
-``FAIL the inference Pod is Ready: <hint>; <what was seen>``, and records it for ``d2k grade``.
+``FAIL the inference Pod is Ready: <hint>; <what was seen>``. Only ``d2k grade`` scores: it runs
+the solution's check cells in its own process (grader.py).
 """
 
-from docker2k8s.grading.checks import CheckFailed, Result, check
+from docker2k8s.grading.checks import Result, check
 
-__all__ = ["CheckFailed", "Result", "check"]
+__all__ = ["Result", "check"]

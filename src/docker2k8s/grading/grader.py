@@ -1,31 +1,43 @@
-"""`d2k grade`: run a notebook in a fresh kernel and score its checks.
+"""`d2k grade`: score a learner's notebook against the instructor's solution.
 
-The checks a notebook should produce are read from its source (every `check("name", ...)` call with
-a literal name), so a check that never ran, because the kernel died or an earlier cell was left
-unfinished, still counts, as a failure.
+The notebook that runs is assembled from the solution (see assemble.py): its setup, given cells
+and checks, with the learner's exercise cells in their places. It runs in a fresh kernel cell by
+cell; after each check cell the grader runs the same check in its own process (checker.py), so a
+learner's code can neither add, skip nor fake a result. A check that never ran, because the
+kernel died or timed out, counts as a failure.
 """
 
 from __future__ import annotations
 
-import ast
-import json
+import contextlib
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
-from IPython.core.inputtransformer2 import TransformerManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from docker2k8s.grading.checks import RESULTS_FILE_ENV, STRICT_ENV, Result
+from docker2k8s.errors import D2KError
+from docker2k8s.grading.assemble import (
+    Role,
+    assemble,
+    assigned_names,
+    declared_checks,
+)
+from docker2k8s.grading.checker import Checker
+from docker2k8s.grading.checks import GRADING_ENV, Result
+from docker2k8s.labs import BEGIN, END, SOLUTIONS_DIR
 from docker2k8s.paths import tool_path
+
+
+class NoSolution(D2KError):
+    exit_code = 2
 
 
 @dataclass
 class CellError:
-    cell: int  # 1-based position among all cells, as Jupyter shows it
+    cell: int  # 1-based position in the solution's layout, as Jupyter shows it
     error: str
     message: str
 
@@ -33,8 +45,14 @@ class CellError:
 @dataclass
 class Report:
     notebook: str
+    solution: str = ""
     checks: list[Result] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    # Per exercise cell id: the values its answer assigned (only when grade(capture=True)).
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def passed(self) -> int:
@@ -47,83 +65,122 @@ class Report:
     def to_json(self) -> dict:
         return {
             "notebook": self.notebook,
+            "solution": self.solution,
             "score": round(self.score, 4),
             "passed": self.passed,
             "total": len(self.checks),
             "checks": [asdict(c) for c in self.checks],
             "errors": [asdict(e) for e in self.errors],
+            "restored": self.restored,
+            "ignored": self.ignored,
+            "unanswered": self.unanswered,
         }
 
 
-def declared_checks(nb: nbformat.NotebookNode) -> list[str]:
-    """Names of the checks a notebook's code cells call, in order."""
-    names: list[str] = []
-    transform = TransformerManager().transform_cell  # turns !shell and %magics into Python
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        source = cell.source
-        if source.startswith("%%"):  # a cell magic (%%time, %%capture) runs the Python below it
-            source = source.partition("\n")[2]
-        try:
-            tree = ast.parse(transform(source))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and _called_name(node.func) == "check"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                names.append(node.args[0].value)
-    return names
-
-
-def _called_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def grade(path: Path, cell_timeout: int = 600) -> Report:
-    nb = nbformat.read(path, as_version=4)
-    expected = declared_checks(nb)
-    report = Report(notebook=str(path))
-    with tempfile.TemporaryDirectory() as tmp:
-        results_file = Path(tmp) / "results.jsonl"
-        results_file.touch()
-        env = dict(os.environ, PATH=tool_path(), **{RESULTS_FILE_ENV: str(results_file)})
-        env.pop(STRICT_ENV, None)  # grading scores failures, it does not stop at them
-        notebook_client = NotebookClient(
-            nb,
-            timeout=cell_timeout,
-            kernel_name="python3",
-            allow_errors=True,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings in reports
-            resources={"metadata": {"path": str(path.parent.resolve())}},
+def solution_for(notebook: Path, solutions: Path = SOLUTIONS_DIR) -> Path:
+    candidate = solutions / notebook.name
+    if not candidate.exists():
+        raise NoSolution(
+            f"no solution named {notebook.name} in {solutions}: grading runs the instructor's "
+            "checks, so it needs the solution the lab was made from",
+            fix="keep the lab's file name (as in solutions/) or pass --solution FILE",
         )
-        try:
-            notebook_client.execute(env=env)
-        except (CellTimeoutError, DeadKernelError) as error:
-            report.errors.append(
-                CellError(_running_cell(nb), type(error).__name__, str(error).splitlines()[0])
-            )
-        ran = [Result(**json.loads(line)) for line in results_file.read_text().splitlines()]
+    return candidate
+
+
+def grade(
+    path: Path, solution: Path | None = None, cell_timeout: int = 600, capture: bool = False
+) -> Report:
+    solution = solution or solution_for(path)
+    assembly = assemble(nbformat.read(solution, as_version=4), nbformat.read(path, as_version=4))
+    nb, roles = assembly.notebook, assembly.roles
+    report = Report(
+        str(path),
+        str(solution),
+        restored=assembly.restored,
+        ignored=assembly.ignored,
+        unanswered=assembly.unanswered,
+    )
+    env = dict(os.environ, PATH=tool_path(), **{GRADING_ENV: "1"})
+    where = solution.parent.resolve()  # the labs' relative paths (../apps) hold from there
+    client = NotebookClient(
+        nb,
+        timeout=cell_timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings in reports
+        resources={"metadata": {"path": str(where)}},
+    )
+    checker = Checker(lambda names: _kernel_values(client, names))
+    with _isolated(where), client.setup_kernel(env=env):
+        for index, (cell, role) in enumerate(zip(nb.cells, roles, strict=True)):
+            if role is Role.TEXT:
+                continue
+            try:
+                client.execute_cell(cell, index)
+            except (CellTimeoutError, DeadKernelError) as error:
+                report.errors.append(
+                    CellError(index + 1, type(error).__name__, str(error).splitlines()[0])
+                )
+                break
+            if role in (Role.CHECKER, Role.CHECK):
+                failure = checker.run(cell.source, f"cell {index + 1}", role is Role.CHECK)
+                if failure:
+                    report.errors.append(CellError(index + 1, "in the checker", failure))
+            if capture and role is Role.EXERCISE:
+                names = assigned_names(_answer(cell.source))
+                report.answers[cell.id] = _kernel_values(client, names) if names else {}
     report.errors[:0] = _cell_errors(nb)
-    report.checks = _match(expected, ran)
+    expected = [
+        name
+        for cell, role in zip(nb.cells, roles, strict=True)
+        if role is Role.CHECK
+        for name in declared_checks(cell.source)
+    ]
+    report.checks = _match(expected, checker.results)
     return report
 
 
-def _running_cell(nb: nbformat.NotebookNode) -> int:
-    """The first code cell without an execution count: where execution stopped."""
-    for index, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type == "code" and cell.get("execution_count") is None and cell.source.strip():
-            return index
-    return len(nb.cells)
+def _kernel_values(client: NotebookClient, names: list[str]) -> dict[str, str]:
+    """The reprs of the named values in the learner's kernel (those it has), as text."""
+    try:
+        msg_id = client.kc.execute(
+            "", silent=True, store_history=False, user_expressions={n: n for n in names}
+        )
+        reply = client.wait_for_reply(msg_id)
+    except (CellTimeoutError, DeadKernelError):
+        return {}
+    expressions = (reply or {}).get("content", {}).get("user_expressions") or {}
+    return {
+        name: value["data"]["text/plain"]
+        for name, value in expressions.items()
+        if name in names and value.get("status") == "ok" and "text/plain" in value.get("data", {})
+    }
+
+
+def _answer(source: str) -> str:
+    """The lines of an exercise cell between its solution markers."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if line.strip() in (BEGIN, END):
+            inside = line.strip() == BEGIN
+        elif inside:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _isolated(where: Path):
+    """Run the checker's cells in the notebook's folder, and leave the grader's cwd and
+    environment as they were (setup cells export NS, MANIFESTS, ...)."""
+    cwd, saved = Path.cwd(), dict(os.environ)
+    os.chdir(where)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _cell_errors(nb: nbformat.NotebookNode) -> list[CellError]:
@@ -141,11 +198,9 @@ def _cell_errors(nb: nbformat.NotebookNode) -> list[CellError]:
 
 
 def _match(expected: list[str], ran: list[Result]) -> list[Result]:
-    """One result per declared check (the last run of each wins); undeclared extras are kept."""
+    """One result per planted check, in the solution's order (the last run of each wins)."""
     latest = {r.name: r for r in ran}
-    matched = [
+    return [
         latest.get(name, Result(name, False, "did not run (see the cell errors)"))
         for name in dict.fromkeys(expected)
     ]
-    matched += [r for name, r in latest.items() if name not in expected]
-    return matched

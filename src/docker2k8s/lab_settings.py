@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from docker2k8s.cluster import record
@@ -62,6 +63,13 @@ def namespace(lab: str) -> str:
     """The namespace of `lab` (for example "lab03") on this cluster."""
     prefix = record.settings().get("namespace_prefix") or ""
     return f"{prefix}{lab}"
+
+
+def work_dir(namespace: str) -> Path:
+    """A private folder for the files a lab writes (manifests, settings), outside the repository."""
+    folder = Path(tempfile.gettempdir()) / f"docker2k8s-{namespace}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def manifests(directory: str) -> str:

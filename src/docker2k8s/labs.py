@@ -2,12 +2,14 @@
 
 solutions/NN-name.ipynb is the single source. In its code cells, the lines between
 `### BEGIN SOLUTION` and `### END SOLUTION` are the answer; the lab gets a prompt and
-`raise NotImplementedError()` in their place, at the same indentation. Both are stored without
-outputs.
+`raise NotImplementedError()` in their place, at the same indentation. In a `%%writefile` cell (a
+manifest the learner writes) the markers are YAML comments and the lab gets `# YOUR YAML HERE`.
+Both are stored without outputs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from docker2k8s.paths import REPO_ROOT
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 PLACEHOLDER = ("# YOUR CODE HERE", "raise NotImplementedError()")
+YAML_PLACEHOLDER = ("# YOUR YAML HERE",)
+WRITEFILE = "%%writefile"
 SOLUTIONS_DIR, LABS_DIR = REPO_ROOT / "solutions", REPO_ROOT / "labs"
 
 
@@ -27,26 +31,44 @@ class SolutionMarkerError(D2KError):
     exit_code = 2  # the solution notebook is bad input
 
 
-def strip_solution(source: str, where: str = "") -> str:
+def rewrite_solutions(
+    source: str, replace: Callable[[str, list[str]], list[str]], where: str = ""
+) -> str:
+    """`source` with each solution, markers included, replaced by `replace(indent, answer)`:
+    the indentation of its BEGIN marker and the lines between the markers."""
     out: list[str] = []
-    inside = False
+    answer: list[str] | None = None  # the lines of the solution being read, if inside one
     for number, line in enumerate(source.splitlines(), start=1):
         marker = line.strip()
         if marker == BEGIN:
-            if inside:
+            if answer is not None:
                 raise SolutionMarkerError(f"{where} line {number}: {BEGIN} inside a solution")
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [indent + text for text in PLACEHOLDER]
+            answer, indent = [], line[: len(line) - len(line.lstrip())]
         elif marker == END:
-            if not inside:
+            if answer is None:
                 raise SolutionMarkerError(f"{where} line {number}: {END} without {BEGIN}")
-            inside = False
-        elif not inside:
+            out += replace(indent, answer)
+            answer = None
+        elif answer is not None:
+            answer.append(line)
+        else:
             out.append(line)
-    if inside:
+    if answer is not None:
         raise SolutionMarkerError(f"{where}: {BEGIN} is never closed by {END}")
     return "\n".join(out)
+
+
+def strip_solution(source: str, where: str = "") -> str:
+    """The lab's version of a cell: each solution replaced by the placeholder."""
+    placeholder = YAML_PLACEHOLDER if source.startswith(WRITEFILE) else PLACEHOLDER
+    return rewrite_solutions(source, lambda indent, _: [indent + t for t in placeholder], where)
+
+
+def answer_of(source: str) -> str:
+    """The lines of a cell's solutions, without the rest of the cell."""
+    answer: list[str] = []
+    rewrite_solutions(source, lambda _, lines: answer.extend(lines) or [])
+    return "\n".join(answer)
 
 
 def clear_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

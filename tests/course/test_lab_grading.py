@@ -13,7 +13,7 @@ import pytest
 from docker2k8s.grading.assemble import Role, role_of
 from docker2k8s.grading.checker import literal
 from docker2k8s.grading.grader import grade
-from docker2k8s.labs import BEGIN, END, LABS_DIR, SOLUTIONS_DIR, render
+from docker2k8s.labs import LABS_DIR, SOLUTIONS_DIR, WRITEFILE, render, rewrite_solutions
 
 LABS = [path.name for path in sorted(SOLUTIONS_DIR.glob("*.ipynb"))]
 # Labs whose exercises only read facts of the machine (Docker's version, the nodes): the true
@@ -38,28 +38,27 @@ def lazy_notebook(
     solution: nbformat.NotebookNode, answers: dict[str, dict[str, str]], mistaken: bool = False
 ):
     """The solution with each exercise's answer replaced by literal assignments of its results
-    (`mistaken`: of wrong values)."""
+    (`mistaken`: of wrong values); a manifest's answer is left out."""
     lazy = nbformat.from_dict(solution)
     for cell in lazy.cells:
         if role_of(cell) is not Role.EXERCISE:
             continue
-        lines, inside = [], False
-        for line in cell.source.splitlines():
-            if line.strip() == BEGIN:
-                inside = True
-                indent = line[: len(line) - len(line.lstrip())]
-                for name, text in answers.get(cell.id, {}).items():
-                    value = text if _is_literal(text) else "None"
-                    if mistaken and value != "None":
-                        value = repr(wrong(literal(text)))
-                    lines.append(f"{indent}{name} = {value}".replace("\n", "\n" + indent))
-                lines.append(f"{indent}pass")
-            elif line.strip() == END:
-                inside = False
-            elif not inside:
-                lines.append(line)
-        cell.source = "\n".join(lines)
+        if cell.source.startswith(WRITEFILE):
+            typed = ["# (nothing)"]  # a manifest: the lazy learner writes none
+        else:
+            answer = answers.get(cell.id, {})
+            typed = [f"{name} = {_typed(text, mistaken)}" for name, text in answer.items()]
+        cell.source = rewrite_solutions(
+            cell.source, lambda indent, _, typed=typed or ["pass"]: [indent + t for t in typed]
+        )
     return lazy
+
+
+def _typed(text: str, mistaken: bool) -> str:
+    """The literal a lazy learner types: the value the solution produced (or a wrong one)."""
+    if not _is_literal(text):
+        return "None"
+    return repr(wrong(literal(text))) if mistaken else text.replace("\n", " ")
 
 
 def _is_literal(text: str) -> bool:
@@ -93,3 +92,29 @@ def test_only_the_work_scores(name, docker_engine, d2k, tmp_path):
     lazy = grade(lazy_path, solution)
     passed = [c.name for c in lazy.checks if c.passed]
     assert passed == [], f"typed-in answers pass checks of {name}: {passed}"
+
+
+@pytest.mark.docker
+@pytest.mark.cluster
+def test_forgeries_in_a_real_lab_score_what_the_handed_out_lab_scores(docker_engine, tmp_path):
+    """Lab 04 as handed out, with the forgeries a learner tried for points without the work."""
+    lab = nbformat.read(LABS_DIR / "04-deployments.ipynb", 4)
+    cells = {cell.id: cell for cell in lab.cells}
+    lab.cells.remove(cells["lab04-21"])  # a failing check, deleted
+    cells["lab04-17"].source = (  # exercise 3: a typed answer, and the checks' helpers faked
+        'deleted_pod = "inference-7d4b9c-abcde"\n'
+        "from docker2k8s.grading import checks, kube\n"
+        "kube.pods_ready = lambda *args, **kwargs: []\n"
+        "kube.deployment_available = lambda *args, **kwargs: {}\n"
+        "checks.check = check = lambda *args, **kwargs: True\n"
+        'open("results.jsonl", "a").write(\'{"name": "x", "passed": true}\\n\')'
+    )
+    forged_check = nbformat.v4.new_code_cell('check("the Deployment runs 3 ready replicas", True)')
+    lab.cells.append(forged_check)
+    path = tmp_path / "04-deployments.ipynb"
+    path.write_text(render(lab))
+
+    report = grade(path)
+    assert [c.name for c in report.checks if c.passed] == []
+    assert len(report.checks) == 6
+    assert report.restored == ["lab04-21 (deleted)"] and report.ignored == [forged_check.id]

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from docker2k8s import labs
+from docker2k8s.grading.assemble import Role, python_of, role_of
 
 NOTEBOOKS = sorted(labs.SOLUTIONS_DIR.glob("*.ipynb")) + sorted(labs.LABS_DIR.glob("*.ipynb"))
 
@@ -77,3 +78,34 @@ def test_cli_check_mode(d2k):
     result = d2k("build-labs", "--check")
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
+
+
+def test_a_manifest_exercise_gets_a_yaml_blank():
+    source = "%%writefile x.yaml\nspec:\n  ### BEGIN SOLUTION\n  replicas: 2\n  ### END SOLUTION\n"
+    assert labs.strip_solution(source) == "%%writefile x.yaml\nspec:\n  # YOUR YAML HERE"
+
+
+SOLUTIONS = sorted(labs.SOLUTIONS_DIR.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", [p for p in SOLUTIONS if p.name >= "03"], ids=lambda p: p.name)
+def test_learners_write_a_manifest(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    written = [
+        c.id
+        for c in nb.cells
+        if role_of(c) is Role.EXERCISE and c.source.startswith(labs.WRITEFILE)
+    ]
+    assert written, f"{path.name} has no exercise where the learner writes a manifest"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_what_the_grader_runs_is_plain_python(path: Path):
+    """Checker and check cells run in the grader's process too: no shell lines or magics there."""
+    nb = nbformat.read(path, as_version=4)
+    assert len({c.id for c in nb.cells}) == len(nb.cells), "cell ids must be unique"
+    for cell in nb.cells:
+        if role_of(cell) in (Role.CHECKER, Role.CHECK):
+            assert not cell.source.lstrip().startswith("%"), f"cell {cell.id} starts with a magic"
+            assert "get_ipython" not in python_of(cell.source), f"cell {cell.id} runs ! or %"
+            compile(cell.source, cell.id, "exec")

@@ -41,10 +41,15 @@ class Assembly:
     unanswered: list[str] = field(default_factory=list)  # exercises missing from the submission
 
 
+PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture")  # they run the Python below them
+
+
 def python_of(source: str) -> str:
-    """A cell's source as Python: `!shell` and `%magic` lines become calls, a cell magic is cut."""
-    if source.startswith("%%"):  # %%time, %%capture run the Python below them
-        source = source.partition("\n")[2]
+    """A cell's source as Python: `!shell` and `%magic` lines become calls; of a cell magic,
+    the Python below %%time or %%capture, and nothing of the others (%%writefile holds YAML)."""
+    if source.startswith("%%"):
+        magic, _, body = source.partition("\n")
+        source = body if magic.split()[0] in PYTHON_CELL_MAGICS else ""
     return TransformerManager().transform_cell(source)
 
 

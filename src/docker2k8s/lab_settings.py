@@ -8,7 +8,7 @@ namespaces may carry a prefix (one learner's `alice-lab03` beside another's). In
 
     NS = lab_settings.namespace("lab03")
     CLUSTER_IMAGE = lab_settings.image(IMAGE)  # the name the cluster's nodes pull it by
-    MANIFESTS = lab_settings.manifests("../apps/k8s")
+    MANIFESTS = lab_settings.manifests()  # apps/k8s, or a copy naming the cluster's registry
     os.environ.update(NS=NS, MANIFESTS=MANIFESTS)  # for shell commands:
     !kubectl apply -n $NS -f $MANIFESTS/inference-pod.yaml
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from docker2k8s.cluster import record
 from docker2k8s.cluster.registry import target
 from docker2k8s.grading import kube
-from docker2k8s.paths import state_dir
+from docker2k8s.paths import REPO_ROOT, state_dir
 
 # The workshop's own images: the only references a registry prefix applies to.
 WORKSHOP_IMAGES = "docker2k8s/"
@@ -72,12 +72,12 @@ def work_dir(namespace: str) -> Path:
     return folder
 
 
-def manifests(directory: str) -> str:
-    """`directory` itself, or a copy of its YAML files with the workshop's images named for this
-    cluster's registry (comments and layout kept: only the `image:` values change)."""
+def manifests(directory: str | None = None) -> str:
+    """The workshop's manifests (apps/k8s, or `directory`), or a copy of their YAML files with the
+    workshop's images named for this cluster's registry (only the `image:` values change)."""
+    source = Path(directory) if directory else REPO_ROOT / "apps" / "k8s"
     if not registry():
-        return directory
-    source = Path(directory)
+        return str(source)
     digest = hashlib.sha256(f"{source.resolve()} {registry()}".encode()).hexdigest()[:8]
     copy = state_dir() / "manifests" / digest
     copy.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -103,7 +106,29 @@ def grade(
         unanswered=assembly.unanswered,
     )
     env = dict(os.environ, PATH=tool_path(), **{GRADING_ENV: "1"})
-    where = solution.parent.resolve()  # the labs' relative paths (../apps) hold from there
+    with _workspace() as where:
+        _run(nb, roles, report, where, env, cell_timeout, capture)
+    report.errors[:0] = _cell_errors(nb)
+    expected = [
+        name
+        for cell, role in zip(nb.cells, roles, strict=True)
+        if role is Role.CHECK
+        for name in declared_checks(cell.source)
+    ]
+    report.checks = _match(expected, report.checks)
+    return report
+
+
+def _run(
+    nb: nbformat.NotebookNode,
+    roles: list[Role],
+    report: Report,
+    where: Path,
+    env: dict[str, str],
+    cell_timeout: int,
+    capture: bool,
+) -> None:
+    """Run the cells in the kernel, and the checker's and check cells again in the checker."""
     client = NotebookClient(
         nb,
         timeout=cell_timeout,
@@ -115,7 +140,7 @@ def grade(
     checker = Checker(lambda names: _kernel_values(client, names))
     with contextlib.suppress(Exception):  # no cluster: the labs without one still grade
         kube.client()  # the checks' credentials, read before any of the learner's code runs
-    with _isolated(where), client.setup_kernel(env=env):
+    with client.setup_kernel(env=env):
         for index, (cell, role) in enumerate(zip(nb.cells, roles, strict=True)):
             if role is Role.TEXT:
                 continue
@@ -133,15 +158,7 @@ def grade(
             if capture and role is Role.EXERCISE:
                 names = assigned_names(answer_of(cell.source))
                 report.answers[cell.id] = _kernel_values(client, names) if names else {}
-    report.errors[:0] = _cell_errors(nb)
-    expected = [
-        name
-        for cell, role in zip(nb.cells, roles, strict=True)
-        if role is Role.CHECK
-        for name in declared_checks(cell.source)
-    ]
-    report.checks = _match(expected, checker.results)
-    return report
+    report.checks = checker.results
 
 
 def _kernel_values(client: NotebookClient, names: list[str]) -> dict[str, str]:
@@ -162,17 +179,20 @@ def _kernel_values(client: NotebookClient, names: list[str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _isolated(where: Path):
-    """Run the checker's cells in the notebook's folder, and leave the grader's cwd and
-    environment as they were (setup cells export NS, MANIFESTS, ...)."""
+def _workspace() -> Iterator[Path]:
+    """A folder of the grading's own, for the kernel and the checker to work in: what the learner's
+    code writes lands there, not beside the solutions (labs name their files by absolute paths).
+    The grader's cwd and environment come back as they were (setup cells export NS, ...)."""
     cwd, saved = Path.cwd(), dict(os.environ)
+    where = Path(tempfile.mkdtemp(prefix="d2k-grade-"))
     os.chdir(where)
     try:
-        yield
+        yield where
     finally:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(saved)
+        shutil.rmtree(where, ignore_errors=True)
 
 
 def _cell_errors(nb: nbformat.NotebookNode) -> list[CellError]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -110,6 +111,16 @@ def setup(
         console.print(f"setting up {prerequisite.name}")
         console.print(prerequisite.repair())
     console.print("[green]setup done[/]")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def kompose(ctx: typer.Context) -> None:
+    """Run kompose, built from its Go module on first use: `d2k kompose convert -f FILE`."""
+    from docker2k8s.cluster import gobuild
+
+    with console.status("building kompose from its Go module (once)"):
+        binary = gobuild.build(gobuild.KOMPOSE) / "kompose"
+    raise typer.Exit(subprocess.run([str(binary), *ctx.args], check=False).returncode)
 
 
 @app.command("build-labs")

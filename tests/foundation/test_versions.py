@@ -26,6 +26,7 @@ MODULES = {
     "kwok": ("sigs.k8s.io/kwok", "kwok"),
     "registry": ("github.com/distribution/distribution/v3", "registry"),
     "kind": ("sigs.k8s.io/kind", "kind"),
+    "kompose": ("github.com/kubernetes/kompose", "kompose"),
     "kueue": ("sigs.k8s.io/kueue", "kueue"),
     "traefik": ("github.com/traefik/traefik/v3", "traefik"),
 }

@@ -238,6 +238,15 @@ KIND = GoProgram(
     binaries=("kind",),
 )
 
+# kompose, the converter lab 08 compares `d2k convert compose` with (`d2k kompose ...`).
+KOMPOSE = GoProgram(
+    name="kompose",
+    version=versions.KOMPOSE,
+    module="go/kompose",
+    packages=("github.com/kubernetes/kompose",),
+    binaries=("kompose",),
+)
+
 # What the local cluster runs, in build order (the longest first, to fail early).
 CLUSTER_PROGRAMS = (
     KUBERNETES,
@@ -254,7 +263,7 @@ CLUSTER_PROGRAMS = (
     KUEUE,
     TRAEFIK,
 )
-ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND)
+ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND, KOMPOSE)
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -51,8 +51,42 @@ FILE_KEYS = {"driver", "driver_opts", "environment", "external", "file", "labels
              "template_driver", "content"}  # fmt: skip
 
 
+# A document whose aliases expand to more nodes than this is refused: a few hundred bytes of
+# nested aliases (a "billion laughs") would otherwise take minutes and gigabytes to walk.
+MAX_EXPANDED_NODES = 1_000_000
+
+
 class _ComposeLoader(yaml.SafeLoader):
-    """YAML with Compose's merge tags: `!reset` clears a value, `!override` replaces it."""
+    """YAML with Compose's merge tags: `!reset` clears a value, `!override` replaces it.
+    A key given twice in one mapping is an error, as in Compose (not: the last one wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` brings keys the mapping may override
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if not isinstance(key, str | int | float | bool) or key is None:
+                continue  # SafeLoader names an unhashable key itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes `node` stands for with every alias written out (shared nodes counted once
+    per use), computed once per node."""
+    if id(node) not in sizes:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(node)]
 
 
 def _reset(loader: yaml.SafeLoader, node: yaml.Node) -> Reset:
@@ -76,8 +110,24 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConvertError(f"{path}: cannot read the compose file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConvertError(
+            f"{path}: byte {err.start} is not UTF-8; Compose files are UTF-8: save it as UTF-8"
+        ) from None
     try:
-        return yaml.load(text, Loader=_ComposeLoader)  # a SafeLoader subclass
+        loader = _ComposeLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is not None and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+                raise ConvertError(
+                    f"{path}: its aliases expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                    "(aliases nested in aliases); write the repeated parts out, or fewer levels"
+                )
+            return loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except RecursionError:
+        raise ConvertError(f"{path}: nested too deeply to read") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -179,6 +229,7 @@ def load_compose(
                 f"{path}: services.{name}: a value has the wrong shape "
                 f"({type(err).__name__}: {err}); see the Compose specification"
             ) from None
+    _refuse_dependency_cycles(enabled, path)
     project_name = str(data.get("name") or env.get("COMPOSE_PROJECT_NAME") or base_dir.name)
     tables: dict[str, dict[str, Any]] = {}
     for key, known in (("volumes", VOLUME_KEYS), ("secrets", FILE_KEYS), ("configs", FILE_KEYS)):
@@ -242,3 +293,32 @@ def normalize_service(name: str, svc: dict[str, Any], report: Report) -> dict[st
 def _did_you_mean(key: str, known: set[str]) -> str:
     close = difflib.get_close_matches(key, sorted(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _refuse_dependency_cycles(services: dict[str, dict[str, Any]], where: object) -> None:
+    """Compose refuses a cycle of depends_on; as init containers that wait for each other it
+    would hang every Pod of the cycle forever."""
+    done: set[str] = set()
+    for start in services:
+        path: list[str] = []  # the chain being followed, and the same as a set
+        on_path: set[str] = set()
+        stack: list[tuple[str, bool]] = [(start, False)]
+        while stack:
+            name, leaving = stack.pop()
+            if leaving:
+                on_path.discard(path.pop())
+                done.add(name)
+                continue
+            if name in done:
+                continue
+            if name in on_path:
+                cycle = [*path[path.index(name) :], name]
+                raise ConvertError(
+                    f"{where}: dependency cycle detected: {' -> '.join(cycle)}: "
+                    "remove one of these depends_on"
+                )
+            path.append(name)
+            on_path.add(name)
+            stack.append((name, True))
+            deps = services[name].get("depends_on") or {}
+            stack += [(dep, False) for dep in deps if dep in services]

@@ -120,6 +120,8 @@ class DockerRun:
 
 def split_command(command: str | Sequence[str], environ: Mapping[str, str]) -> list[str]:
     """Words of the command; a string is split like a shell would, $VARS expanded."""
+    if not isinstance(command, str) and len(command) == 1 and any(c.isspace() for c in command[0]):
+        command = command[0]  # the whole command pasted as one quoted argument
     if isinstance(command, str):
         try:
             words = shlex.split(command)

@@ -22,6 +22,10 @@ def parse_env_file(
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConvertError(f"{path}: cannot read the env file ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConvertError(
+            f"{path}: byte {err.start} is not UTF-8: save the env file as UTF-8"
+        ) from None
     result: dict[str, str | None] = {}
     lines = text.splitlines()
     i = 0

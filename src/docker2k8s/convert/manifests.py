@@ -7,7 +7,7 @@ from typing import Any
 from .envfiles import parse_env_file
 from .errors import ConvertError
 from .interpolation import interpolate
-from .names import dns_label
+from .names import dns_label, is_image_reference
 from .normalize import as_bool, file_refs, mapping
 from .pod_settings import PodSettingsMixin
 from .ports import service_ports
@@ -82,6 +82,11 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
     # -- image and process -----------------------------------------------------------------
     def do_image(self, value: Any) -> None:
         if value:
+            if not is_image_reference(str(value)):
+                raise ConvertError(
+                    f"{self.name}.image: {str(value)[:80]!r} is not an image reference "
+                    "([REGISTRY/]NAME[:TAG][@DIGEST], the name lowercase, no spaces)"
+                )
             self.container["image"] = str(value)
             self.report.converted(self.name, self.field("image"), "containers[0].image")
             return

@@ -30,3 +30,18 @@ def image_base_name(image: str) -> str:
     """`registry.example.com/org/text-generation-inference:2.0` -> `text-generation-inference`."""
     last = image.split("@", 1)[0].rsplit("/", 1)[-1]
     return last.split(":", 1)[0]
+
+
+# An image reference as the distribution project's grammar defines it: [host[:port]/]path[:tag]
+# [@digest], path components lowercase. The API server accepts other strings, the kubelet not.
+_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?/)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+_IMAGE = re.compile(
+    rf"^{_DOMAIN}{_PATH}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+
+
+def is_image_reference(image: str) -> bool:
+    return len(image) <= 255 and bool(_IMAGE.match(image))

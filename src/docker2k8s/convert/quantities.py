@@ -61,6 +61,8 @@ def parse_cpus(value: object, what: str) -> str:
         raise ConvertError(
             f"{what}: {value!r} is not a number of CPUs; write e.g. 0.5 or 2"
         ) from None
+    if not math.isfinite(cpus) or cpus > 1_000_000:
+        raise ConvertError(f"{what}: {value!r} is not a number of CPUs a machine has")
     if cpus <= 0:
         raise ConvertError(f"{what}: {value!r} must be more than 0 CPUs")
     millis = round(cpus * 1000)

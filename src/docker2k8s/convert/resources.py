@@ -106,9 +106,12 @@ class ResourcesMixin(ServiceBase):
                 try:
                     n = int(count)
                 except (TypeError, ValueError):
+                    n = -1
+                if n < 0 or str(n) != str(count).strip():
                     raise ConvertError(
-                        f"{self.name}.{key}[{i}].count: {count!r} is not a number or 'all'"
-                    ) from None
+                        f"{self.name}.{key}[{i}].count: {count!r} is not a number of GPUs "
+                        "(0 or more) or 'all'"
+                    )
                 self.report.converted(
                     self.name,
                     label,
@@ -151,6 +154,11 @@ class ResourcesMixin(ServiceBase):
         for key, sub in value.items():
             label = f"deploy.{key}: {short(sub)}"
             if key == "replicas":
+                if not re.fullmatch(r"\d+", str(sub).strip()):
+                    raise ConvertError(
+                        f"{self.name}.deploy.replicas: {sub!r} is not a number of replicas "
+                        "(0 or more)"
+                    )
                 self.replicas = int(sub)
                 self.report.converted(self.name, label, f"spec.replicas {sub}")
             elif key == "resources":

@@ -112,7 +112,15 @@ class StorageMixin(ServiceBase):
                 f"; shared by {', '.join(users)}: ReadWriteOnce lets Pods share it only on one "
                 "node, use a ReadWriteMany storage class across nodes"
             )
-        self.report.converted(self.name, label, f"PVC {claim} ({size}, ReadWriteOnce)", why)
+        became = f"PVC {claim} ({size}, ReadWriteOnce)"
+        if SIZE_LABEL in mapping(top.get("labels"), f"volumes.{key}.labels"):
+            self.report.converted(self.name, label, became, why)
+        else:  # Compose has no size: the claim's is a guess, and a model cache outgrows guesses
+            why = (
+                f"{size} is a default: Docker volumes have no size. Set it with --volume-size, or "
+                f"per volume with the label {SIZE_LABEL} (e.g. 50Gi for a model cache); " + why
+            )
+            self.report.warn(self.name, label, became, why)
         if users[0] == self.name:  # the first user writes the PVC
             self.objects.append(pvc_object(claim, size))
             self.objects[-1]["metadata"]["labels"] = {"app.kubernetes.io/managed-by": "docker2k8s"}

@@ -130,3 +130,14 @@ def test_merge_keys_still_override(tmp_path):
 def test_values_the_api_server_rejects_are_refused(tmp_path, fragment, named):
     done = convert("compose", compose_file(tmp_path, "services:\n  a:\n    image: x\n" + fragment))
     assert done.returncode == 2 and named in done.stderr, done.stderr
+
+
+def test_a_url_with_a_password_in_an_env_file_goes_to_a_secret(tmp_path):
+    (tmp_path / "app.env").write_text("DATABASE_URL=mysql://chat:hunter2@db/chat\nMODE=fast\n")
+    done = convert(
+        "compose", compose_file(tmp_path, "services:\n  a:\n    image: x\n    env_file: app.env\n")
+    )
+    assert done.returncode == 0, done.stderr
+    objects = {o["kind"]: o for o in yaml.safe_load_all(done.stdout) if o}
+    assert objects["ConfigMap"]["data"] == {"MODE": "fast"}
+    assert set(objects["Secret"].get("stringData") or objects["Secret"]["data"]) == {"DATABASE_URL"}

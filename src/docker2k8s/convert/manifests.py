@@ -17,12 +17,12 @@ from .quantities import parse_duration
 from .report import Report
 from .resources import ResourcesMixin
 from .service_base import (
-    CREDENTIAL_URL,
     SELECTOR,
     UNCONVERTIBLE,
     configmap_key,
     configmap_object,
     escape,
+    is_credential,
     is_secret_name,
     paths,
     secret_object,
@@ -237,7 +237,7 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
                     )
                     continue
                 val = self.project.environ[key]
-            if is_secret_name(key) or CREDENTIAL_URL.search(val):
+            if is_credential(key, val):
                 secret[key] = val
                 continue
             self.env.append({"name": key, "value": escape(val)})
@@ -273,7 +273,7 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
                 continue
             values = parse_env_file(path, self.project.environ, interpolate)
             merged.update({k: v for k, v in values.items() if v is not None})
-        plain = {k: v for k, v in merged.items() if not is_secret_name(k)}
+        plain = {k: v for k, v in merged.items() if not is_credential(k, v)}
         secret = {k: v for k, v in merged.items() if k not in plain}
         label = self.field("env_file", ", ".join(paths(files)))
         if plain:

@@ -26,6 +26,11 @@ def is_secret_name(name: str) -> bool:
     )
 
 
+def is_credential(name: str, value: str) -> bool:
+    """A value to keep in a Secret: a credential by its name, or a URL with a password in it."""
+    return is_secret_name(name) or bool(CREDENTIAL_URL.search(value))
+
+
 SELECTOR = "app.kubernetes.io/name"
 
 # Keys with no Kubernetes equivalent, and why (shown in the report).

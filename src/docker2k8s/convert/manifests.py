@@ -10,7 +10,7 @@ from .interpolation import interpolate
 from .names import dns_label, is_image_reference
 from .normalize import as_bool, file_refs, mapping
 from .pod_settings import PodSettingsMixin
-from .ports import service_ports
+from .ports import mentions, service_ports
 from .probes import probes
 from .project import Options, Project
 from .quantities import parse_duration
@@ -635,7 +635,8 @@ def convert_project(project: Project, options: Options, report: Report) -> list[
     for name in options.statefulsets:
         if name not in project.services and name not in names:
             raise ConvertError(f"--statefulset {name}: no such service")
-    ports_of = {n: service_ports(n, project.services, report) for n in project.services}
+    mentioned = mentions(project.services)
+    ports_of = {n: service_ports(n, project.services, report, mentioned) for n in project.services}
     objects: list[dict[str, Any]] = []
     for name in project.services:
         objects.extend(ServiceConverter(name, project, options, report, ports_of).convert())

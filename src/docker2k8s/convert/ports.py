@@ -58,31 +58,45 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _evidence(name: str, project_services: dict[str, dict[str, Any]]) -> list[tuple[int, str]]:
+# A host:port or an http(s) URL without a port, in another service's settings or command.
+_HOST_PORT = re.compile(r"(?<![\w.-])([\w.-]+):(\d+)\b")
+_URL = re.compile(r"\b(https?)://([\w.-]+)(?![\w.:-])")
+
+
+def mentions(project_services: dict[str, dict[str, Any]]) -> dict[str, list[tuple[int, str]]]:
+    """For each service, the ports other services name it with (URLs, host:port), and why;
+    one pass over every service's text, not one per service."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for other, spec in project_services.items():
+        text = _text([spec.get("environment"), spec.get("command"), spec.get("entrypoint")])
+        for match in _HOST_PORT.finditer(text):
+            host, port = match.group(1), int(match.group(2))
+            if host in project_services and host != other:
+                found.setdefault(host, []).append((port, f"{other} connects to {host}:{port}"))
+        for match in _URL.finditer(text):
+            scheme, host = match.group(1), match.group(2)
+            if host in project_services and host != other:
+                found.setdefault(host, []).append(
+                    (_URL_DEFAULT[scheme], f"{other} calls {match.group(0)}")
+                )
+    return found
+
+
+def _evidence(svc: dict[str, Any], mentioned: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Ports named by this service's healthcheck, or by other services' URLs and host:port."""
-    svc = project_services[name]
     found: list[tuple[int, str]] = []
     health = _text((svc.get("healthcheck") or {}).get("test"))
     for pattern in _HEALTH_PORTS:
         for match in pattern.finditer(health):
             found.append((int(match.group(1)), "its healthcheck checks this port"))
-    host = re.escape(name)
-    with_port = re.compile(rf"(?<![\w.-]){host}:(\d+)\b")
-    url = re.compile(rf"\b(https?)://{host}(?![\w.:-])")
-    for other, spec in project_services.items():
-        if other == name:
-            continue
-        text = _text([spec.get("environment"), spec.get("command"), spec.get("entrypoint")])
-        for match in with_port.finditer(text):
-            found.append((int(match.group(1)), f"{other} connects to {name}:{match.group(1)}"))
-        for match in url.finditer(text):
-            port = _URL_DEFAULT[match.group(1)]
-            found.append((port, f"{other} calls {match.group(0)}"))
-    return found
+    return found + mentioned
 
 
 def service_ports(
-    name: str, project_services: dict[str, dict[str, Any]], report: Report
+    name: str,
+    project_services: dict[str, dict[str, Any]],
+    report: Report,
+    mentioned: dict[str, list[tuple[int, str]]],
 ) -> list[dict[str, Any]]:
     """The ports for the service's Service and container: ports + expose (one per container
     port and protocol); without them, the inferred ones, each carrying `_inferred` (why)."""
@@ -105,7 +119,7 @@ def service_ports(
         seen[key] = dict(port)
     ports = list(seen.values())
     if not ports and svc.get("network_mode") is None:
-        ports = _inferred(name, svc, project_services)
+        ports = _inferred(svc, mentioned.get(name, []))
     used: set[str] = set()
     for port in ports:
         base = dns_label(str(port.get("name") or ""), 15) if port.get("name") else ""
@@ -119,11 +133,9 @@ def service_ports(
     return ports
 
 
-def _inferred(
-    name: str, svc: dict[str, Any], project_services: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _inferred(svc: dict[str, Any], mentioned: list[tuple[int, str]]) -> list[dict[str, Any]]:
     reasons: dict[int, list[str]] = {}
-    for port, why in _evidence(name, project_services):
+    for port, why in _evidence(svc, mentioned):
         if why not in reasons.setdefault(port, []):
             reasons[port].append(why)
     image = image_base_name(str(svc.get("image") or ""))

@@ -84,10 +84,7 @@ class StorageMixin(ServiceBase):
                 "external: the PVC must already exist in the namespace; none is written",
             )
             return
-        users = [
-            s for s, svc in self.project.services.items()
-            if any(v["type"] == "volume" and v.get("source") == key for v in svc.get("volumes", []))
-        ]  # fmt: skip
+        users = self.project.volume_users.get(key, [])
         size = self._size(key, top)
         if self.kind == "StatefulSet" and users == [self.name]:
             self.claim_templates.append(pvc_object(self._mount_volume(key, {}, mount), size))

@@ -63,8 +63,8 @@ class ServiceConverter(StorageMixin, ResourcesMixin, PodSettingsMixin):
             if handler is not None:
                 try:
                     handler(value)
-                except (TypeError, ValueError, AttributeError, KeyError) as err:
-                    # a value of the wrong shape (a string where a list belongs...)
+                except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as err:
+                    # a value of the wrong shape (a string where a list belongs...) or size
                     raise ConvertError(
                         f"service {self.name!r}: {key}: {short(value)!r} is not a valid value "
                         f"for {key} ({type(err).__name__}: {err}); see the Compose specification"

@@ -85,7 +85,8 @@ def mentions(project_services: dict[str, dict[str, Any]]) -> dict[str, list[tupl
 def _evidence(svc: dict[str, Any], mentioned: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Ports named by this service's healthcheck, or by other services' URLs and host:port."""
     found: list[tuple[int, str]] = []
-    health = _text((svc.get("healthcheck") or {}).get("test"))
+    healthcheck = svc.get("healthcheck")  # a wrong shape is the healthcheck handler's to report
+    health = _text(healthcheck.get("test") if isinstance(healthcheck, dict) else None)
     for pattern in _HEALTH_PORTS:
         for match in pattern.finditer(health):
             found.append((int(match.group(1)), "its healthcheck checks this port"))

@@ -197,7 +197,7 @@ def probes(check: dict[str, Any], where: str) -> tuple[dict[str, dict[str, Any]]
     start = parse_duration(timing["start_period"], f"{where}.start_period")
     try:
         retries = int(timing["retries"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConvertError(
             f"{where}.retries: {timing['retries']!r} is not a whole number"
         ) from None

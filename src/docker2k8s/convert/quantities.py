@@ -38,14 +38,16 @@ def parse_duration(value: object, what: str) -> float:
     """A Go duration (`1m30s`, `500ms`) as seconds; a bare number counts as seconds."""
     if isinstance(value, bool):
         raise ConvertError(f"{what}: {value!r} is not a duration; write e.g. 10s or 1m30s")
-    if isinstance(value, int | float):
-        return float(value)
     text = str(value).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    if not text or _DURATION_PART.sub("", text) != "":
+    if isinstance(value, int | float) or re.fullmatch(r"\d+(\.\d+)?", text):
+        seconds = float(value) if isinstance(value, int | float) else float(text)
+    elif not text or _DURATION_PART.sub("", text) != "":
         raise ConvertError(f"{what}: {value!r} is not a duration; write e.g. 10s or 1m30s")
-    return sum(float(n) * _DURATION_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    else:
+        seconds = sum(float(n) * _DURATION_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+    if not math.isfinite(seconds) or not 0 <= seconds < 10**9:
+        raise ConvertError(f"{what}: {value!r} is not a duration a probe can wait; write e.g. 10s")
+    return seconds
 
 
 def whole_seconds(seconds: float) -> int:

@@ -223,6 +223,50 @@ def test_malformed_json_is_422(inference):
     assert r.status_code == 422 and r.json()["error_type"] == "validation"
 
 
+MALFORMED = [
+    {"messages": [{"role": "user", "content": [{"text": 1}]}]},  # a number where text goes
+    {"messages": [{"role": "user", "content": [{"text": ["a"]}]}]},
+    {"messages": "hello"},
+    {"messages": [None]},
+]
+
+
+def test_malformed_requests_get_422_and_free_their_slot(inference):
+    """More malformed requests than --max-concurrent-requests (3): each is refused with 422 and
+    gives its slot back, so a good request still gets through (no 429 forever)."""
+    url, _ = inference
+    deep = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for _ in range(3):
+        for body in MALFORMED:
+            r = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=10)
+            assert r.status_code == 422 and r.json()["error_type"] == "validation", r.text
+        r = httpx.post(
+            f"{url}/generate",
+            content=deep,
+            timeout=10,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 422, r.text
+    r = httpx.post(f"{url}/generate", json={"inputs": "A pod", "parameters": {"max_new_tokens": 2}})
+    assert r.status_code == 200, r.text
+
+
+def test_a_body_over_the_payload_limit_gets_413(inference):
+    url, _ = inference
+    prompt = "word " * 500_000  # 2.5 MB, over TGI's default limit of 2,000,000 bytes
+    r = httpx.post(f"{url}/generate", json={"inputs": prompt}, timeout=10)
+    assert r.status_code == 413 and "Payload too large" in r.json()["error"]
+
+    def chunks():  # no Content-Length: the limit holds while reading
+        for _ in range(30):
+            yield b" " * 100_000
+
+    r = httpx.post(f"{url}/generate", content=chunks(), timeout=10)
+    assert r.status_code == 413
+    r = httpx.post(f"{url}/generate", json={"inputs": "A pod", "parameters": {"max_new_tokens": 2}})
+    assert r.status_code == 200, r.text
+
+
 def test_overload_gives_429_and_metrics_count_it(inference):
     url, _ = inference
 

@@ -82,6 +82,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="when the model files are absent, fetch <url>/<model-id>/{config,model}.json "
         "instead of training them (env MODEL_STORE_URL)",
     )
+    p.add_argument(
+        "--payload-limit",
+        type=int,
+        default=_env_int("PAYLOAD_LIMIT", 2_000_000),
+        help="largest request body in bytes; larger ones get 413 (env PAYLOAD_LIMIT)",
+    )
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     args = p.parse_args(argv)
     if not _MODEL_ID_RE.match(args.model_id):
@@ -94,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "--max-input-tokens must be < --max-total-tokens "
             f"(given {args.max_input_tokens} and {args.max_total_tokens})"
         )
-    for flag in ("max_concurrent_requests", "max_input_tokens", "max_batch_size"):
+    for flag in ("max_concurrent_requests", "max_input_tokens", "max_batch_size", "payload_limit"):
         if getattr(args, flag) <= 0:
             p.error(f"--{flag.replace('_', '-')} must be a positive integer")
     if not 0 < args.port < 65536:
@@ -117,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         load_delay=args.load_delay,
         token_delay=args.token_delay_ms / 1000.0,
         model_store_url=args.model_store_url,
+        payload_limit=args.payload_limit,
     )
     import uvicorn  # imported late so `--help` works without the server stack
 

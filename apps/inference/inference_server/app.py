@@ -42,6 +42,7 @@ class Settings:
     max_total_tokens: int = 2048
     max_batch_size: int = 4
     max_stop_sequences: int = 4
+    payload_limit: int = 2_000_000  # bytes of a request body, TGI's --payload-limit default
     load_delay: float = 0.0
     token_delay: float = 0.02
     model_store_url: str | None = None
@@ -372,11 +373,22 @@ def _sse(payload: dict | str) -> str:
     return f"data:{data}\n\n"
 
 
-async def _json_body(request: Request) -> dict:
+async def _json_body(request: Request, limit: int) -> dict:
+    """The JSON object of the body, read no further than `limit` bytes (413 beyond, like TGI)."""
+    too_large = ApiError(413, f"Payload too large: the limit is {limit} bytes", "validation")
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise too_large
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise too_large
     try:
-        body = await request.json()
+        body = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise validation(f"the request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise validation("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise validation("the request body must be a JSON object")
     return body
@@ -392,12 +404,19 @@ def build_app(settings: Settings) -> Starlette:
         admission = server.admit()
         try:
             server.metrics.request_count += 1
-            body = await _json_body(request)
-            return admission, body, parse(body), time.perf_counter()
+            body = await _json_body(request, settings.payload_limit)
+            try:
+                return admission, body, parse(body), time.perf_counter()
+            except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+                # a field of the wrong shape deep inside (a number where text belongs)
+                raise validation(f"the request does not fit the API: {exc}") from None
         except ApiError as err:
             admission.release()
             if err.error_type == "validation":
                 server.metrics.failure("validation")
+            raise
+        except BaseException:  # a disconnect or a bug: the slot is freed all the same
+            admission.release()
             raise
 
     def generate_request(body: dict) -> GenRequest:

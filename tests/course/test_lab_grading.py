@@ -1,7 +1,8 @@
 """Every lab graded three ways on the real cluster and Docker: the solution scores every check, the
 lab as handed out scores none, and a lazy notebook scores none either. The lazy notebook answers
 each exercise with the very values the solution's run produced, typed in as literals, and does
-nothing else: a check that passes on it is checking a value, not what happened."""
+nothing else: a check that passes on it is checking a value, not what happened. Lab 00 only reads
+facts of the machine, where the true value is the answer: there the typed-in values are wrong."""
 
 from __future__ import annotations
 

@@ -48,6 +48,11 @@ REJECTION_HINTS = [
     ("Required value", "a required field is missing: the message names it"),
     ("Invalid value", "a value breaks a rule of the API: the message names the field and the rule"),
     ("does not match the namespace", "leave metadata.namespace out: the lab applies to $NS"),
+    (
+        "accumulating resources",
+        "kustomize could not read an entry of `resources:`: each is a path relative to the "
+        "kustomization's folder, to a manifest or to a folder with a kustomization.yaml of its own",
+    ),
 ]
 
 
@@ -67,21 +72,24 @@ class ManifestRejected(RuntimeError):
 
 
 def apply(path: str | os.PathLike, namespace: str | None = None) -> str:
-    """`kubectl apply` a manifest you wrote, in the lab's namespace. The workshop's images are
-    named as this cluster pulls them; a rejection comes back with its message and a hint."""
-    text = lab_settings.for_cluster(Path(path).read_text())
-    done = subprocess.run(
-        ["kubectl", "apply", "-n", _namespace(namespace), "-f", "-"],
-        input=text,
-        capture_output=True,
-        text=True,
+    """`kubectl apply` a manifest you wrote, or a folder holding a kustomization.yaml (what
+    `kubectl apply -k` takes), in the lab's namespace. The workshop's images are named as this
+    cluster pulls them; a rejection comes back with its message and a hint."""
+    path = Path(path)
+    what = f"kubectl apply {'-k' if path.is_dir() else '-f'} {path}"
+    text = _kubectl(["kustomize", str(path)], None, what) if path.is_dir() else path.read_text()
+    return _kubectl(
+        ["apply", "-n", _namespace(namespace), "-f", "-"], lab_settings.for_cluster(text), what
     )
+
+
+def _kubectl(args: list[str], stdin: str | None, what: str) -> str:
+    done = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         message = done.stderr.strip()
         hints = [hint for piece, hint in REJECTION_HINTS if piece in message]
         raise ManifestRejected(
-            f"kubectl apply -f {path} was refused:\n{message}"
-            + "".join(f"\nhint: {hint}" for hint in hints)
+            f"{what} was refused:\n{message}" + "".join(f"\nhint: {hint}" for hint in hints)
         )
     return done.stdout
 
@@ -131,6 +139,26 @@ def http_json(url: str, timeout: float = 3) -> Any:
             return json.load(answer)
     except urllib.error.HTTPError as error:
         return json.load(error)
+
+
+def chat(web_url: str, message: str, timeout: float = 60) -> dict:
+    """Send `message` to the chat app behind `web_url` (POST /api/chat, as the page does) and
+    return its final `done` event: conversation_id, content (the reply), replica (the inference
+    Pod or container that answered). An error names the event or status that came instead."""
+    request = urllib.request.Request(
+        f"{web_url}/api/chat",
+        data=json.dumps({"message": message}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            events = answer.read().decode().split("\n\n")
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"{web_url}/api/chat answered {error.code}: {error.read()!r}") from None
+    last = events[-2].splitlines() if len(events) > 1 else []  # the body ends with a blank line
+    if len(last) != 2 or last[0] != "event: done":
+        raise RuntimeError(f"{web_url}/api/chat did not finish its answer: {events[-3:]}")
+    return json.loads(last[1].removeprefix("data: "))
 
 
 def docker_info(container_name: str, timeout: float = 30) -> dict:

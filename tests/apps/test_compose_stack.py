@@ -9,6 +9,8 @@ import httpx
 import pytest
 import yaml
 
+from docker2k8s import labkit
+
 from .procs import APPS, read_sse
 
 pytestmark = pytest.mark.docker
@@ -113,3 +115,11 @@ def test_down_and_up_keeps_history_in_the_named_volume(compose_stack):
     assert compose_stack.container("db") != old_db  # really a new container
     conv = httpx.get(f"{url}/api/conversations/{conv_id}").json()
     assert conv["messages"][0]["content"] == "Volumes outlive containers"
+
+
+def test_labkit_chat_returns_the_reply_the_app_stored(compose_stack):
+    done = labkit.chat(compose_stack.web_url, "What is a service?")
+    conv = httpx.get(f"{compose_stack.web_url}/api/conversations/{done['conversation_id']}").json()
+    assert conv["messages"][-1]["content"] == done["content"] != ""
+    with pytest.raises(RuntimeError, match="answered 422"):
+        labkit.chat(compose_stack.web_url, "   ")

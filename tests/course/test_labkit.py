@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from docker2k8s import labkit
+from docker2k8s.grading import kube
 
 
 def test_run_returns_output_and_raises_with_the_commands_message():
@@ -105,3 +106,26 @@ def test_apply_explains_what_the_api_server_refused(namespace, tmp_path):
     path = tmp_path / "ok.yaml"
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\ndata: {X: '60'}\n")
     assert "configmap/ok created" in labkit.apply(path, namespace)
+
+
+@pytest.mark.cluster
+def test_apply_takes_a_kustomization_folder(namespace, tmp_path):
+    base, overlay = tmp_path / "base", tmp_path / "overlay"
+    base.mkdir()
+    overlay.mkdir()
+    (base / "config.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {SIZE: '1Gi'}\n"
+    )
+    (base / "kustomization.yaml").write_text("resources: [config.yaml]\n")
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../base]\n"
+        "patches:\n"
+        "  - patch: |\n"
+        "      {apiVersion: v1, kind: ConfigMap, metadata: {name: settings}, data: {SIZE: 2Gi}}\n"
+    )
+    assert "configmap/settings created" in labkit.apply(overlay, namespace)
+    assert kube.get("ConfigMap", "settings", namespace)["data"] == {"SIZE": "2Gi"}
+    (overlay / "kustomization.yaml").write_text("resources: [../missing]\n")
+    with pytest.raises(labkit.ManifestRejected, match=r"apply -k .* was refused") as refused:
+        labkit.apply(overlay, namespace)
+    assert "hint: kustomize could not read an entry of `resources:`" in str(refused.value)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docker2k8s import compose_plugin, processes, shell, versions
-from docker2k8s.cluster.gobuild import find_go, required_go
+from docker2k8s.cluster.gobuild import KOMPOSE, build, find_go, is_built, required_go
 from docker2k8s.errors import D2KError
 from docker2k8s.paths import cache_dir
 
@@ -98,6 +98,16 @@ def _compose() -> Finding:
 
 def _install_compose() -> str:
     return f"built Docker Compose {versions.COMPOSE}: {compose_plugin.install_compose_plugin()}"
+
+
+def _kompose() -> Finding:
+    if is_built(KOMPOSE):
+        return Finding(True, f"kompose {versions.KOMPOSE} built")
+    return Finding(False, "kompose is not built yet")
+
+
+def _build_kompose() -> str:
+    return f"built kompose {versions.KOMPOSE}: {build(KOMPOSE) / 'kompose'}"
 
 
 def _python() -> Finding:
@@ -209,6 +219,13 @@ PREREQUISITES: list[Prerequisite] = [
         _compose,
         "d2k setup   (builds it from source with Go; or install Docker's compose plugin)",
         repair=_install_compose,
+    ),
+    Prerequisite(
+        "kompose (lab 08 compares it with d2k convert)",
+        WORKSHOP,
+        _kompose,
+        "d2k setup   (builds it from its Go module; `d2k kompose` also builds it on first use)",
+        repair=_build_kompose,
     ),
     Prerequisite("root (to run a cluster)", LOCAL, _root, "run as root, e.g. sudo make workshop"),
     Prerequisite(

@@ -1,4 +1,5 @@
-"""Execution time of each solution notebook, and of part 1 as a whole (target 8 minutes).
+"""Execution time of each solution notebook, and of each part of the course as a whole
+(targets: part 1, labs 00-07, 8 minutes; part 2a, labs 08-10, 6 minutes).
 
     python bench/labs/bench_labs.py [--runs N] [NOTEBOOK ...]
 
@@ -21,7 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[2]
-PART_1_TARGET_S = 8 * 60
+# part: (first lab, last lab, target seconds)
+PARTS = {"part 1": (0, 7, 8 * 60), "part 2a": (8, 10, 6 * 60)}
 D2K = Path(sys.executable).with_name("d2k")
 
 
@@ -41,28 +43,38 @@ def grade(notebook: Path) -> tuple[float, str]:
     return seconds, f"{result['passed']}/{result['total']}"
 
 
+def part_of(notebook: Path) -> str | None:
+    number = int(notebook.stem[:2])
+    return next((part for part, (first, last, _) in PARTS.items() if first <= number <= last), None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: solutions/0[0-7]-*")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every part's solutions")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    notebooks = args.notebooks or sorted((REPO / "solutions").glob("0[0-7]-*.ipynb"))
+    notebooks = args.notebooks or [
+        path for path in sorted((REPO / "solutions").glob("*.ipynb")) if part_of(path)
+    ]
     if missing := [str(n) for n in notebooks if not n.exists()]:
         parser.error(f"no such notebook: {', '.join(missing)}")
     table = Table(title=f"solution notebooks, d2k grade (median of {args.runs} runs)")
     for column in ("notebook", "median s", "min s", "max s", "checks passed"):
         table.add_column(column)
-    total = 0.0
+    totals = dict.fromkeys([*PARTS, None], 0.0)
     for notebook in notebooks:
         runs = [grade(notebook) for _ in range(args.runs)]
         times = [seconds for seconds, _ in runs]
-        total += statistics.median(times)
+        totals[part_of(notebook)] += statistics.median(times)
         row = (f"{statistics.median(times):.1f}", f"{min(times):.1f}", f"{max(times):.1f}")
         table.add_row(notebook.stem, *row, runs[-1][1])
-    verdict = "ok" if total <= PART_1_TARGET_S else "over target"
-    table.add_row(
-        "[bold]total", f"[bold]{total:.1f}", "", "", f"target {PART_1_TARGET_S} s: {verdict}"
-    )
+    for part, total in totals.items():
+        if part and total:
+            target = PARTS[part][2]
+            verdict = "ok" if total <= target else "over target"
+            table.add_row(
+                f"[bold]{part}", f"[bold]{total:.1f}", "", "", f"target {target} s: {verdict}"
+            )
     Console().print(table)
 
 

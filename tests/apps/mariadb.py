@@ -14,8 +14,6 @@ import pymysql
 
 from .procs import free_port
 
-NEEDED = ("mariadbd", "mariadb-install-db")
-
 
 def _binary(name: str) -> str:
     for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
@@ -29,17 +27,59 @@ def _binary(name: str) -> str:
 
 @dataclass
 class MariaDB:
-    proc: subprocess.Popen
+    tmp: Path
     port: int
-    socket: Path
     password: str
-    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.tmp / "mysqld.sock"
+
+    @property
+    def log(self) -> Path:
+        return self.tmp / "mariadb.log"
 
     def root(self) -> pymysql.Connection:
         return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)
 
+    def start(self) -> None:
+        """Run mariadbd on the data directory and port, until it takes connections."""
+        user = getpass.getuser()
+        self.proc = subprocess.Popen(
+            [
+                _binary("mariadbd"),
+                "--no-defaults",
+                f"--datadir={self.tmp / 'datadir'}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--user={user}",
+                f"--pid-file={self.tmp / 'mysqld.pid'}",
+                f"--log-error={self.log}",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=32M",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                log = self.log.read_text()[-2000:]
+                raise RuntimeError(f"mariadbd exited ({self.proc.returncode}): {log}")
+            try:
+                self.root().close()
+                return
+            except pymysql.err.OperationalError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    log = self.log.read_text()[-2000:]
+                    raise TimeoutError(f"mariadbd did not start: {log}") from None
+                time.sleep(0.2)
+
     def stop(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(30)
@@ -49,55 +89,22 @@ class MariaDB:
 
 
 def start_mariadb(tmp: Path, password: str = "chat-test-pw") -> MariaDB:
-    mariadbd, install = (_binary(n) for n in NEEDED)
-    datadir, sock, log = tmp / "datadir", tmp / "mysqld.sock", tmp / "mariadb.log"
-    user = getpass.getuser()
     subprocess.run(
         [
-            install,
+            _binary("mariadb-install-db"),
             "--no-defaults",
-            f"--datadir={datadir}",
-            f"--user={user}",
+            f"--datadir={tmp / 'datadir'}",
+            f"--user={getpass.getuser()}",
             "--auth-root-authentication-method=socket",
             "--skip-test-db",
         ],
         check=True,
         capture_output=True,
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            mariadbd,
-            "--no-defaults",
-            f"--datadir={datadir}",
-            f"--socket={sock}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            f"--user={user}",
-            f"--pid-file={tmp / 'mysqld.pid'}",
-            f"--log-error={log}",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    db = MariaDB(proc, port, sock, password, log)
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mariadbd exited ({proc.returncode}): {log.read_text()[-2000:]}")
-        try:
-            conn = db.root()
-            break
-        except pymysql.err.OperationalError:
-            if time.monotonic() > deadline:
-                db.stop()
-                raise TimeoutError(f"mariadbd did not start: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
-    with conn.cursor() as cur:
+    db = MariaDB(tmp, free_port(), password)
+    db.start()
+    with db.root() as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE chat CHARACTER SET utf8mb4")
         cur.execute("CREATE USER 'chat'@'127.0.0.1' IDENTIFIED BY %s", (password,))
         cur.execute("GRANT ALL ON chat.* TO 'chat'@'127.0.0.1'")
-    conn.close()
     return db

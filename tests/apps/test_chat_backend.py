@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -149,6 +151,96 @@ def test_database_down_is_503_not_a_crash(tmp_path, mariadb, inference_url):
         assert r.status_code == 503 and "database is not reachable" in r.json()["detail"]
         assert httpx.get(f"{url}/readyz").status_code == 503
         assert httpx.get(f"{url}/healthz").status_code == 200  # alive, just not ready
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_db(tmp_path):
+    """A database of this test's own, to stop, restart and restrict."""
+    db = start_mariadb(tmp_path / "mariadb")
+    yield db
+    db.stop()
+
+
+def stream_events(url: str, message: str, conversation_id: int | None = None, on_token=None):
+    """The (event, data) pairs of one chat request, read as they arrive; `on_token` is called
+    once, at the first token."""
+    body = {"message": message, "conversation_id": conversation_id}
+    events: list[tuple[str, dict]] = []
+    with httpx.stream("POST", f"{url}/api/chat", json=body, timeout=60) as response:
+        assert response.status_code == 200, response.read()
+        kind = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line.removeprefix("data: "))))
+                if kind == "token" and on_token and sum(k == "token" for k, _ in events) == 1:
+                    on_token()
+    return events
+
+
+def test_a_database_restart_loses_no_message(tmp_path, own_db):
+    slow, slow_url = start_inference(tmp_path / "inf", token_delay_ms=60)
+    wait_http(f"{slow_url}/health", proc=slow.proc)
+    server, url = start_chat(tmp_path, own_db, slow_url, MAX_NEW_TOKENS="30")
+    try:
+        # The database goes down while the answer streams and is back 2 s later: the reply is
+        # saved once it is, and the stream ends as usual.
+        def restart_soon():
+            own_db.stop()
+            threading.Timer(2, own_db.start).start()
+
+        events = stream_events(url, "What is a pod?", on_token=restart_soon)
+        assert [k for k, _ in events if k == "error"] == [], events
+        done = events[-1]
+        assert done[0] == "done" and done[1]["message_id"], events
+        conv_id = done[1]["conversation_id"]
+        # The database is down when the next message arrives and back 2 s later: the message
+        # waits for it instead of failing.
+        own_db.stop()
+        threading.Timer(2, own_db.start).start()
+        events = stream_events(url, "And a node?", conv_id)
+        assert events[-1][0] == "done" and events[-1][1]["message_id"], events
+        stored = httpx.get(f"{url}/api/conversations/{conv_id}").json()["messages"]
+        assert [m["content"] for m in stored] == [
+            "What is a pod?",
+            done[1]["content"],
+            "And a node?",
+            events[-1][1]["content"],
+        ]
+    finally:
+        server.stop()
+        slow.stop()
+
+
+def test_a_database_that_stays_down_is_reported_without_the_messages(
+    tmp_path, own_db, inference_url
+):
+    server, url = start_chat(tmp_path, own_db, inference_url, DB_RETRY_SECONDS="1")
+    try:
+        conv_id = read_sse(send(url, "first"))[-1][1]["conversation_id"]
+        # A write the database refuses: its error is logged with the SQL, never the user's words.
+        with own_db.root() as conn, conn.cursor() as cur:
+            cur.execute(
+                "CREATE TRIGGER chat.refuse BEFORE INSERT ON chat.messages FOR EACH ROW "
+                "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'"
+            )
+        refused = send(url, "my secret words 42", conv_id)
+        assert refused.status_code == 503, refused.text
+        assert "user_message_id" not in refused.json()  # the page puts the text back
+        logs = server.logs()
+        assert "INSERT INTO messages" in logs and "my secret words" not in logs, logs[-3000:]
+        with own_db.root() as conn, conn.cursor() as cur:
+            cur.execute("DROP TRIGGER chat.refuse")
+        # The database goes away while the reply streams: the stream says the reply was not
+        # saved, and still ends with `done`.
+        events = stream_events(url, "second", conv_id, on_token=own_db.stop)
+        errors = [d["detail"] for k, d in events if k == "error"]
+        assert errors and "could not be saved, the database is not reachable" in errors[0], events
+        assert events[-1][0] == "done" and events[-1][1]["message_id"] is None
+        assert events[-1][1]["content"], "the reply is still shown"
     finally:
         server.stop()
 

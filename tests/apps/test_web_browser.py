@@ -77,3 +77,30 @@ def test_html_in_a_message_renders_as_text(compose_stack, page):
     assert page.evaluate("window.__xss === undefined")
     # The conversation title in the side bar is text too.
     assert page.locator("#conversations li img").count() == 0
+
+
+def test_a_message_the_database_did_not_store_goes_back_in_the_box(compose_stack, page):
+    page.goto(compose_stack.web_url)
+    page.wait_for_function("document.getElementById('status').textContent === 'connected'")
+    page.click("#new-chat")
+    compose_stack.run("stop", "db")
+    try:
+        page.fill("#input", "Is anyone keeping notes?")
+        page.click("#send")
+        # The chat waits DB_RETRY_SECONDS (15 s) for the database, then gives up with a 503.
+        page.wait_for_selector(".message.user.failed", timeout=60_000)
+        assert page.input_value("#input") == "Is anyone keeping notes?"
+        assert "database is not reachable" in page.locator("#error").text_content()
+    finally:
+        compose_stack.run("start", "db")
+        compose_stack.wait_healthy("db")
+    page.click("#send")  # the same text, sent again
+    page.wait_for_function(
+        "() => { const r = [...document.querySelectorAll('.message.assistant')].pop();"
+        " return r && !r.classList.contains('streaming') && r.textContent.length > 0; }",
+        timeout=60_000,
+    )
+    assert page.input_value("#input") == ""
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('.message').length >= 2")
+    assert page.locator(".message.user .text").all_text_contents() == ["Is anyone keeping notes?"]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from .config import ConfigError, Settings
@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if "c" not in clients:
             clients["c"] = InferenceClient(settings)
         return clients["c"]
+
+    async def patiently(call, *args):
+        """A chat's database call, waiting out a restarting database (Store.patiently)."""
+        return await run_in_threadpool(store.patiently, call, *args)
 
     app = FastAPI(title="docker2k8s chat", version="0.1.0")
 
@@ -101,13 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"{settings.max_message_chars} (MAX_MESSAGE_CHARS)",
             )
         conv_id = body.conversation_id
+        # Stored before asking the model: an inference outage must not lose the user's words. A
+        # database that stays unreachable fails the request with 503 and no user_message_id,
+        # which tells the page the message was not saved (it puts it back in the input box).
         if conv_id is None:
-            conv_id = await run_in_threadpool(store.create_conversation, text[:60])
-        elif not await run_in_threadpool(store.conversation_exists, conv_id):
+            conv_id = await patiently(store.create_conversation, text[:60])
+        elif not await patiently(store.conversation_exists, conv_id):
             return _error(404, f"conversation {conv_id} does not exist")
-        # Stored before asking the model: an inference outage must not lose the user's words.
-        user_id = await run_in_threadpool(store.add_message, conv_id, "user", text)
-        history = await run_in_threadpool(store.history, conv_id)
+        user_id = await patiently(store.add_message, conv_id, "user", text)
+        history = await patiently(store.history, conv_id)
         try:
             stream = await inference().open_stream(text, history)
         except InferenceError as err:
@@ -136,9 +142,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content = answer.strip()
             message_id = None
             if content:
-                message_id = await run_in_threadpool(
-                    store.add_message, conv_id, "assistant", content, stream.replica
-                )
+                try:
+                    message_id = await patiently(
+                        store.add_message, conv_id, "assistant", content, stream.replica
+                    )
+                except SQLAlchemyError as exc:
+                    log.warning("the reply was not saved: %s", exc)
+                    why = "is not reachable" if isinstance(exc, OperationalError) else "refused it"
+                    detail = f"the reply could not be saved, the database {why}: it is shown here"
+                    yield _sse("error", {"detail": f"{detail} but is missing from the history"})
             yield _sse(
                 "done",
                 {

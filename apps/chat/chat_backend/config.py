@@ -42,6 +42,8 @@ class Settings:
     db_name: str
     db_user: str
     db_password: str | None
+    # How long a write waits for an unreachable database (a db Pod restarting) before it fails.
+    db_retry_seconds: int
     inference_url: str
     inference_api: str
     inference_model: str
@@ -68,6 +70,7 @@ class Settings:
             db_name=setting("DB_NAME", "chat") or "chat",
             db_user=setting("DB_USER", "chat") or "chat",
             db_password=setting("DB_PASSWORD"),
+            db_retry_seconds=_int("DB_RETRY_SECONDS", 15),
             inference_url=(setting("INFERENCE_URL", "http://inference:80") or "").rstrip("/"),
             inference_api=api,
             inference_model=setting("INFERENCE_MODEL", "tgi") or "tgi",

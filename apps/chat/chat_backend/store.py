@@ -4,12 +4,17 @@ Debian and 2.x from PyPI)."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
 from .config import ConfigError, Settings
+
+T = TypeVar("T")
 
 metadata = sa.MetaData()
 conversations = sa.Table(
@@ -71,10 +76,25 @@ class Store:
             engine_url(settings),
             pool_pre_ping=True,
             pool_recycle=1800,
+            hide_parameters=True,  # errors are logged: never with the users' messages in them
             connect_args={"connect_timeout": 3} if not settings.database_url else {},
         )
+        self.retry_seconds = settings.db_retry_seconds
         self._ready = False
         self._lock = threading.Lock()
+
+    def patiently(self, call: Callable[..., T], *args) -> T:
+        """`call(*args)`, tried again while the database cannot be reached (a restarting db Pod
+        refuses connections for a few seconds) for up to `retry_seconds`, then its error."""
+        deadline, delay = time.monotonic() + self.retry_seconds, 0.25
+        while True:
+            try:
+                return call(*args)
+            except sa.exc.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2)
 
     def ensure_schema(self) -> None:
         """Create the tables, or add columns a newer release needs; done once per process."""

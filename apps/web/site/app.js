@@ -80,10 +80,19 @@ async function* sseEvents(response) {
   }
 }
 
+// A message the server did not store is never lost: it goes back into the input box (unless the
+// user already typed something new there) and its bubble says it was not sent.
+function notSent(bubble, text) {
+  bubble.classList.add("failed");
+  bubble.querySelector(".meta").textContent = "not sent: it is back in the box below";
+  if (!$("input").value) $("input").value = text;
+}
+
 async function send(text) {
   showError("");
   $("send").disabled = true;
-  addMessage("user", text);
+  const question = addMessage("user", text);
+  let saved = false;
   try {
     const res = await fetch("/api/chat", {
       method: "POST",
@@ -93,9 +102,11 @@ async function send(text) {
     if (!res.ok) {
       const body = await res.json().catch(() => ({}));
       if (body.conversation_id) conversationId = body.conversation_id;
+      saved = Boolean(body.user_message_id);
       showError(typeof body.detail === "string" ? body.detail : `HTTP ${res.status}`);
       return;
     }
+    saved = true;
     const reply = addMessage("assistant", "");
     reply.classList.add("streaming");
     const textEl = reply.querySelector(".text");
@@ -119,6 +130,7 @@ async function send(text) {
   } catch (err) {
     showError(`The chat service is not reachable: ${err.message}`);
   } finally {
+    if (!saved) notSent(question, text);
     $("send").disabled = false;
     loadConversations().catch(() => {});
   }

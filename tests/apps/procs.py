@@ -43,7 +43,7 @@ def read_sse(response: httpx.Response) -> list[tuple[str, dict]]:
     """The (event, data) pairs of the chat backend's server-sent events."""
     events = []
     for block in response.read().decode().split("\n\n"):
-        if not block.strip():
+        if not block.strip() or block.startswith(":"):  # a comment: the stream is alive
             continue
         fields = dict(line.split(": ", 1) for line in block.splitlines())
         events.append((fields["event"], json.loads(fields["data"])))

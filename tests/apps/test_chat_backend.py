@@ -218,7 +218,9 @@ def test_a_database_restart_loses_no_message(tmp_path, own_db):
 def test_a_database_that_stays_down_is_reported_without_the_messages(
     tmp_path, own_db, inference_url
 ):
-    server, url = start_chat(tmp_path, own_db, inference_url, DB_RETRY_SECONDS="1")
+    server, url = start_chat(
+        tmp_path, own_db, inference_url, DB_RETRY_SECONDS="1", REPLY_RETRY_SECONDS="1"
+    )
     try:
         conv_id = read_sse(send(url, "first"))[-1][1]["conversation_id"]
         # A write the database refuses: its error is logged with the SQL, never the user's words.

@@ -12,6 +12,7 @@ import re
 import secrets
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -207,3 +208,52 @@ def test_each_claim_is_bound(stack: str) -> None:
     claims = json.loads(kubectl("get", "pvc", "-n", stack, "-o", "json"))["items"]
     phases = {c["metadata"]["name"]: c["status"]["phase"] for c in claims}
     assert phases == {"model-cache": "Bound", "data-db-0": "Bound"}, phases
+
+
+def chat_as_the_page_does(web_url: str, message: str, conversation_id: int | None, on_token=None):
+    """One chat message, sent again the way the page lets its user (the text is back in the
+    box) while the server answers 503 without having stored it; its (event, data) pairs."""
+    body = {"message": message, "conversation_id": conversation_id}
+    deadline = time.monotonic() + 120
+    while True:
+        with httpx.stream("POST", f"{web_url}/api/chat", json=body, timeout=60) as response:
+            if response.status_code == 200:
+                events, kind = [], ""
+                for line in response.iter_lines():
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        events.append((kind, json.loads(line[6:])))
+                        if kind == "token" and on_token:
+                            on_token, callback = None, on_token
+                            callback()
+                return events
+            refusal = response.read()
+        # 503 from chat, or 502 from nginx while no chat Pod is Ready (their readiness includes
+        # the database): not stored, as the page reads it.
+        answer = json.loads(refusal) if refusal.startswith(b"{") else {}
+        assert "user_message_id" not in answer, f"stored but refused: {answer}"
+        assert time.monotonic() < deadline, f"still refused after 120 s: {response.status_code}"
+        time.sleep(2)
+
+
+def test_killing_the_db_pod_during_a_conversation_loses_nothing(web_url: str, stack: str) -> None:
+    """The db Pod is deleted twice while replies stream; every message and reply is stored."""
+
+    def kill_db() -> None:
+        kubectl("delete", "pod", "db-0", "-n", stack, "--grace-period=1", "--wait=false")
+
+    asked = [f"Question {i} about pods ({secrets.token_hex(3)})?" for i in range(6)]
+    conversation_id, replies = None, []
+    for i, message in enumerate(asked):
+        events = chat_as_the_page_does(
+            web_url, message, conversation_id, kill_db if i in (1, 3) else None
+        )
+        done = events[-1]
+        assert done[0] == "done" and done[1]["message_id"], f"message {i}: {events}"
+        conversation_id = done[1]["conversation_id"]
+        replies.append(done[1]["content"])
+    kubectl("rollout", "status", "-n", stack, "statefulset/db", "--timeout=120s", timeout=130)
+    stored = httpx.get(f"{web_url}/api/conversations/{conversation_id}", timeout=10).json()
+    expected = [turn for pair in zip(asked, replies, strict=True) for turn in pair]
+    assert [m["content"] for m in stored["messages"]] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -142,10 +143,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content = answer.strip()
             message_id = None
             if content:
-                try:
-                    message_id = await patiently(
-                        store.add_message, conv_id, "assistant", content, stream.replica
+                # The reply cannot be asked for again: wait longer for the database, with a
+                # comment line now and then so that proxies keep the stream open.
+                saving = asyncio.ensure_future(
+                    run_in_threadpool(
+                        store.patiently,
+                        store.add_message,
+                        conv_id,
+                        "assistant",
+                        content,
+                        stream.replica,
+                        seconds=settings.reply_retry_seconds,
                     )
+                )
+                while not (await asyncio.wait({saving}, timeout=5))[0]:
+                    yield ": waiting for the database to store the reply\n\n"
+                try:
+                    message_id = saving.result()
                 except SQLAlchemyError as exc:
                     log.warning("the reply was not saved: %s", exc)
                     why = "is not reachable" if isinstance(exc, OperationalError) else "refused it"

@@ -42,8 +42,11 @@ class Settings:
     db_name: str
     db_user: str
     db_password: str | None
-    # How long a write waits for an unreachable database (a db Pod restarting) before it fails.
+    # How long a chat waits for an unreachable database (a db Pod restarting): for the user's
+    # message, which the page gives back to its user when it fails, and for the reply, which
+    # cannot be asked for again.
     db_retry_seconds: int
+    reply_retry_seconds: int
     inference_url: str
     inference_api: str
     inference_model: str
@@ -71,6 +74,7 @@ class Settings:
             db_user=setting("DB_USER", "chat") or "chat",
             db_password=setting("DB_PASSWORD"),
             db_retry_seconds=_int("DB_RETRY_SECONDS", 15),
+            reply_retry_seconds=_int("REPLY_RETRY_SECONDS", 90),
             inference_url=(setting("INFERENCE_URL", "http://inference:80") or "").rstrip("/"),
             inference_api=api,
             inference_model=setting("INFERENCE_MODEL", "tgi") or "tgi",

@@ -83,10 +83,11 @@ class Store:
         self._ready = False
         self._lock = threading.Lock()
 
-    def patiently(self, call: Callable[..., T], *args) -> T:
+    def patiently(self, call: Callable[..., T], *args, seconds: float | None = None) -> T:
         """`call(*args)`, tried again while the database cannot be reached (a restarting db Pod
-        refuses connections for a few seconds) for up to `retry_seconds`, then its error."""
-        deadline, delay = time.monotonic() + self.retry_seconds, 0.25
+        refuses connections for a while) for up to `seconds` (`retry_seconds`), then its error."""
+        deadline = time.monotonic() + (self.retry_seconds if seconds is None else seconds)
+        delay = 0.25
         while True:
             try:
                 return call(*args)

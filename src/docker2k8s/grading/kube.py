@@ -36,10 +36,19 @@ API_VERSIONS = {
     "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1",
     "Job": "batch/v1",
+    "CronJob": "batch/v1",
+    "LocalQueue": "kueue.x-k8s.io/v1beta2",
+    "ClusterQueue": "kueue.x-k8s.io/v1beta2",
+    "Workload": "kueue.x-k8s.io/v1beta2",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "Ingress": "networking.k8s.io/v1",
     "EndpointSlice": "discovery.k8s.io/v1",
     "StorageClass": "storage.k8s.io/v1",
+    "PriorityClass": "scheduling.k8s.io/v1",
+    "ResourceClaim": "resource.k8s.io/v1",
+    "ResourceClaimTemplate": "resource.k8s.io/v1",
+    "ResourceSlice": "resource.k8s.io/v1",
+    "DeviceClass": "resource.k8s.io/v1",
 }
 
 

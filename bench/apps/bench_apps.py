@@ -1,10 +1,12 @@
-"""Benchmark the running example: inference tokens/s and latency at 1 and 16 clients, idle
-memory of each Compose service, and image sizes. Prints tables of medians over runs.
+"""Benchmark the running example: inference tokens/s and latency at 1 and 16 clients, the whole
+Compose stack end to end (a chat message through web -> chat -> inference -> db), memory of each
+Compose service idle and under load, and image sizes. Prints tables of medians over runs.
 
     python bench/apps/bench_apps.py [--runs 3] [--requests 64]
 
 Needs Docker Engine and the images (`d2k images build`). Inference is measured in containers
-started here, with TOKEN_DELAY_MS=0 (raw server cost) and 20 (the demo's streaming pace).
+started here, with TOKEN_DELAY_MS=0 (raw server cost) and 20 (the demo's streaming pace); the
+stack runs as apps/compose.yaml sets it (TOKEN_DELAY_MS=20, MAX_NEW_TOKENS=60).
 """
 
 from __future__ import annotations
@@ -80,11 +82,10 @@ async def load(url: str, clients: int, requests: int, max_new: int) -> dict:
         t0 = time.perf_counter()
         await asyncio.gather(*(worker(c) for _ in range(clients)))
         wall = time.perf_counter() - t0
-    latencies.sort()
     return {
         "tok_s": tokens / wall,
-        "p50": latencies[len(latencies) // 2],
-        "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
     }
 
 
@@ -141,41 +142,117 @@ def compose_base(project: str) -> list[str]:
     return ["docker", "compose", "-p", project, *files]
 
 
-def bench_memory(runs: int) -> Table:
+async def chat_load(url: str, clients: int, requests: int) -> dict:
+    """`requests` chat messages from `clients` concurrent users of the page: each streams its
+    reply through nginx and chat from the inference server, and both messages are stored."""
+    first_token: list[float] = []
+    latencies: list[float] = []
+    tokens = errors = 0
+    queue = list(range(requests))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal tokens, errors
+        while queue:
+            body = {"message": f"What is a pod? ({queue.pop()})"}
+            t0 = time.perf_counter()
+            seen, done = 0, False
+            async with client.stream("POST", f"{url}/api/chat", json=body) as response:
+                async for line in response.aiter_lines():
+                    if line == "event: token":
+                        seen += 1
+                        if seen == 1:
+                            first_token.append(time.perf_counter() - t0)
+                    done = done or line == "event: done"
+            latencies.append(time.perf_counter() - t0)
+            tokens += seen
+            errors += not done or response.status_code != 200
+
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    return {
+        "tok_s": tokens / wall,
+        "ttft_p50": percentile(first_token, 0.5),
+        "ttft_p95": percentile(first_token, 0.95),
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "errors": errors,
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
+
+
+def memory(base: list[str], env: dict) -> dict[str, float]:
+    """MiB per Compose service, now."""
+    ids = sh(*base, "ps", "-q", env=env).split()
+    found = {}
+    label = '{{index .Config.Labels "com.docker.compose.service"}}'
+    for line in sh("docker", "stats", "--no-stream", "--format", "{{json .}}", *ids).splitlines():
+        row = json.loads(line)
+        found[sh("docker", "inspect", "-f", label, row["ID"])] = parse_mem(row["MemUsage"])
+    return found
+
+
+def bench_stack(runs: int, requests: int) -> tuple[Table, Table]:
     subprocess.run([str(APPS / "secrets" / "create.sh")], check=True, capture_output=True)
     base = compose_base(f"d2kbench{os.getpid()}")
     env = os.environ | {"WEB_PORT": "0"}
-    samples: dict[str, list[float]] = {}
+    idle: dict[str, list[float]] = {}
+    loaded: dict[str, list[float]] = {}
+    chat = Table(
+        title=f"chat end to end through the web port (median of {runs} runs; inference generates "
+        "for 4 requests at a time, MAX_BATCH_SIZE, so 16 clients queue for their first token)"
+    )
+    for col in (
+        "clients",
+        "tokens/s",
+        "first token p50",
+        "p95",
+        "whole reply p50",
+        "p95",
+        "errors",
+    ):
+        chat.add_column(col, justify="right")
     try:
-        subprocess.run(
-            [*base, "up", "-d", "--wait"],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
+        subprocess.run([*base, "up", "-d", "--wait"], check=True, capture_output=True, env=env)
+        url = "http://" + sh(*base, "port", "web", "80", env=env)
         time.sleep(15)  # let health checks pass and the stack settle
         for _ in range(runs):
-            ids = sh(*base, "ps", "-q", env=env).split()
-            for line in sh(
-                "docker", "stats", "--no-stream", "--format", "{{json .}}", *ids
-            ).splitlines():
-                row = json.loads(line)
-                label = '{{index .Config.Labels "com.docker.compose.service"}}'
-                service = sh("docker", "inspect", "-f", label, row["ID"])
-                samples.setdefault(service, []).append(parse_mem(row["MemUsage"]))
+            for service, mib in memory(base, env).items():
+                idle.setdefault(service, []).append(mib)
             time.sleep(2)
+        asyncio.run(chat_load(url, 4, 8))  # warm-up
+        for clients in (1, 16):
+            n = requests if clients > 1 else max(8, requests // 4)
+            results = []
+            for _ in range(runs):
+                results.append(asyncio.run(chat_load(url, clients, n)))
+                if clients > 1:
+                    for service, mib in memory(base, env).items():
+                        loaded.setdefault(service, []).append(mib)
+            med = {k: statistics.median(r[k] for r in results) for k in results[0]}
+            chat.add_row(
+                str(clients),
+                f"{med['tok_s']:.0f}",
+                *(f"{med[k] * 1000:.0f} ms" for k in ("ttft_p50", "ttft_p95", "p50", "p95")),
+                str(sum(r["errors"] for r in results)),
+            )
     finally:
         subprocess.run([*base, "down", "-v"], capture_output=True, env=env)
-    table = Table(title=f"idle memory per service (median of {runs} samples)")
-    table.add_column("service")
-    table.add_column("memory", justify="right")
-    total = 0.0
-    for service in sorted(samples):
-        mem = statistics.median(samples[service])
-        total += mem
-        table.add_row(service, f"{mem:.1f} MiB")
-    table.add_row("[bold]whole stack", f"[bold]{total:.1f} MiB")
-    return table
+    table = Table(title=f"memory per service (median of {runs} samples)")
+    for col in ("service", "idle", "after 16 clients"):
+        table.add_column(col, justify="right" if col != "service" else "left")
+    totals = [0.0, 0.0]
+    for service in sorted(idle):
+        row = [statistics.median(idle[service]), statistics.median(loaded.get(service, [0]))]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        table.add_row(service, *(f"{mib:.1f} MiB" for mib in row))
+    table.add_row("[bold]whole stack", *(f"[bold]{mib:.1f} MiB" for mib in totals))
+    return chat, table
 
 
 def image_table() -> Table:
@@ -197,7 +274,8 @@ def main() -> None:
         raise SystemExit(f"missing images {sorted(missing)}: run `d2k images build` first")
     console.print(image_table())
     console.print(bench_inference(args.runs, args.requests))
-    console.print(bench_memory(args.runs))
+    for table in bench_stack(args.runs, args.requests):
+        console.print(table)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ import httpx
 import pytest
 from polling import wait_for
 
+from docker2k8s import cluster as clusters
+from docker2k8s.cluster import gobuild
+from docker2k8s.cluster.local import LocalProvider
 from docker2k8s.cluster.names import CONTEXT_NAME
 from docker2k8s.images import APP_NAMES, image_refs
 from docker2k8s.paths import REPO_ROOT
@@ -257,3 +260,65 @@ def test_killing_the_db_pod_during_a_conversation_loses_nothing(web_url: str, st
     stored = httpx.get(f"{web_url}/api/conversations/{conversation_id}", timeout=10).json()
     expected = [turn for pair in zip(asked, replies, strict=True) for turn in pair]
     assert [m["content"] for m in stored["messages"]] == expected
+
+
+def kill_container(namespace: str, selector: str) -> str:
+    """SIGKILL the first container of the Pod matching `selector`, as the kernel's OOM killer or
+    a crash would (a signal from inside the container cannot kill its PID 1); the Pod's name."""
+    provider = clusters.current()
+    if not isinstance(provider, LocalProvider):
+        pytest.skip(
+            f"kills a container through the node's containerd; the cluster is {provider.name}"
+        )
+    pod = json.loads(kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json"))[
+        "items"
+    ][0]
+    container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix(
+        "containerd://"
+    )
+    ctr = gobuild.CONTAINERD.binary("ctr")
+    socket = str(provider.layout.containerd_socket)
+    subprocess.run(
+        [ctr, "--address", socket, "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", container_id],
+        check=True,
+        capture_output=True,
+    )
+    return pod["metadata"]["name"]
+
+
+def test_killing_the_inference_server_mid_reply_keeps_the_message(web_url: str, stack: str) -> None:
+    """The inference container is killed while a reply streams: the stream says the answer was
+    cut off and ends; the question is in the history; once the container is back, chat works."""
+    question = f"What is a node? ({secrets.token_hex(3)})"
+    killed: list[str] = []
+    events = chat_as_the_page_does(
+        web_url, question, None, lambda: killed.append(kill_container(stack, "app=inference"))
+    )
+    errors = [data["detail"] for kind, data in events if kind == "error"]
+    assert errors and "cut off" in errors[0], events
+    assert events[-1][0] == "done", events
+    conversation_id = events[-1][1]["conversation_id"]
+    stored = httpx.get(f"{web_url}/api/conversations/{conversation_id}", timeout=10).json()
+    assert stored["messages"][0]["content"] == question
+
+    # The kubelet restarts the container (the same Pod); once chat reaches it through the
+    # Service again, the next message is answered.
+    def restarted() -> bool:
+        pod = json.loads(kubectl("get", "pod", "-n", stack, killed[0], "-o", "json"))
+        status = pod["status"]["containerStatuses"][0]
+        return status["restartCount"] >= 1 and status["ready"]
+
+    wait_for("the inference container restarted and Ready", restarted, timeout=120)
+    health = (
+        "import urllib.request; urllib.request.urlopen('http://inference:80/health', timeout=2)"
+    )
+    exec_in_chat = ["kubectl", "--context", CONTEXT_NAME, "exec", "-n", stack, "deploy/chat", "--"]
+    wait_for(
+        "chat reaching inference through its Service",
+        lambda: (
+            subprocess.run([*exec_in_chat, "python3", "-c", health], check=False).returncode == 0
+        ),
+        timeout=60,
+    )
+    again = chat_as_the_page_does(web_url, "And now?", conversation_id)
+    assert [kind for kind, _ in again if kind == "error"] == [] and again[-1][1]["message_id"]

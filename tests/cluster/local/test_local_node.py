@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +17,10 @@ from kubernetes import client
 
 from docker2k8s import cluster as clusters
 from docker2k8s.cluster import gobuild
-from docker2k8s.cluster.local import LocalProvider, supervision
+from docker2k8s.cluster.local import LocalProvider, network, supervision
 from docker2k8s.cluster.local.layout import Layout
 from docker2k8s.errors import D2KError
+from docker2k8s.grading.kube import eventually as kube_eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -32,24 +36,96 @@ def _ppid(pid: int) -> int:
         return int(stat.read().rsplit(")", 1)[1].split()[1])
 
 
-def test_components_are_detached_and_restarted_when_they_die(local: LocalProvider) -> None:
-    lay = local.layout
-    supervisor = supervision.running(lay)
+def test_the_supervisor_is_detached(local: LocalProvider) -> None:
+    supervisor = supervision.running(local.layout)
     assert supervisor is not None
     # Its own session, not a child of the process that ran `up` (a notebook kernel may die).
     assert os.getsid(supervisor) == supervisor
     assert _ppid(supervisor) != os.getpid()
 
-    victim = supervision.running(lay, "kube-scheduler")
+
+@pytest.fixture(scope="module")
+def serving(local: LocalProvider, kubectl, echo_image: str) -> Iterator[tuple[str, str]]:
+    """A web Pod behind a NodePort: (namespace, its URL from the host)."""
+    from cluster_workload import apply_manifest
+
+    namespace = f"d2k-faults-{os.getpid()}"
+    kubectl("create", "namespace", namespace)
+    try:
+        apply_manifest(kubectl, namespace, "web.yaml", echo_image)
+        kubectl("-n", namespace, "rollout", "status", "deployment/web", "--timeout=120s")
+        port = kubectl(
+            "-n", namespace, "get", "service", "web-nodeport",
+            "-o", "jsonpath={.spec.ports[0].nodePort}",
+        ).stdout  # fmt: skip
+        url = f"http://{network.node_ip()}:{port}/"
+        # kube-proxy opens a new node port a moment after the rollout
+        kube_eventually(lambda: _answering(url), timeout=30)
+        yield namespace, url
+    finally:
+        kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def _answering(url: str) -> None:
+    why = _failure(url)
+    assert why is None, why
+
+
+def _failure(url: str) -> str | None:
+    """Why `url` did not answer 200, or None."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except OSError as error:
+        return repr(error)
+
+
+@pytest.mark.parametrize(
+    "component",
+    [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+        "containerd",
+    ],
+)
+def test_a_killed_component_is_restarted_and_the_workload_keeps_serving(
+    local: LocalProvider, kubectl, serving: tuple[str, str], component: str
+) -> None:
+    namespace, url = serving
+    pod = json.loads(kubectl("-n", namespace, "get", "pods", "-l", "app=web", "-o", "json").stdout)
+    (before,) = pod["items"]
+    victim = supervision.running(local.layout, component)
     assert victim is not None
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        row = {r.name: r for r in local.status()}["kube-scheduler"]
-        if row.healthy and supervision.running(lay, "kube-scheduler") not in (None, victim):
-            return
-        time.sleep(1)
-    raise AssertionError(f"kube-scheduler was not restarted: {row.detail}; see {row.log}")
+    deadline, requests, failed = time.monotonic() + 90, 0, []
+    while True:
+        requests += 1
+        if why := _failure(url):
+            failed.append(f"{time.monotonic() - deadline + 90:.1f} s: {why}")
+        row = {r.name: r for r in local.status()}[component]
+        if row.healthy and supervision.running(local.layout, component) not in (None, victim):
+            break
+        assert time.monotonic() < deadline, f"{component} was not restarted: {row.detail}"
+        time.sleep(0.2)
+    assert not failed, (
+        f"{len(failed)} of {requests} requests failed while {component} was down: {failed}"
+    )
+    # The same Pod, never restarted, and the API sees it again.
+    after = kube_eventually(lambda: _the_web_pod(kubectl, namespace))
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    restarts = [s["restartCount"] for s in after["status"]["containerStatuses"]]
+    assert restarts == [s["restartCount"] for s in before["status"]["containerStatuses"]]
+
+
+def _the_web_pod(kubectl, namespace: str) -> dict:
+    listed = kubectl("-n", namespace, "get", "pods", "-l", "app=web", "-o", "json", check=False)
+    assert listed.returncode == 0, listed.stderr
+    (pod,) = json.loads(listed.stdout)["items"]
+    return pod
 
 
 def test_pods_reach_the_api_server_through_rules_ahead_of_kube_proxys(local: LocalProvider) -> None:

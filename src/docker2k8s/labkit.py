@@ -192,6 +192,26 @@ def pod_info(pod: str, namespace: str | None = None) -> dict:
     return json.loads(run(f"kubectl exec -n {namespace} {pod} -- python3 -c {shlex.quote(code)}"))
 
 
+def wait_for_log(
+    selector: str, text: str, namespace: str | None = None, timeout: float = 60
+) -> str:
+    """Until a Pod matching the label `selector` prints `text` (a training step, a checkpoint);
+    return that Pod's name. An error with the last lines it printed when time runs out."""
+    deadline, namespace, last = time.monotonic() + timeout, _namespace(namespace), ""
+    while True:
+        names = run(f"kubectl get pods -n {namespace} -l {shlex.quote(selector)} -o name").split()
+        for name in names:
+            done = subprocess.run(
+                ["kubectl", "logs", "-n", namespace, name], capture_output=True, text=True
+            )
+            if text in done.stdout:
+                return name.removeprefix("pod/")
+            last = done.stdout[-500:] or done.stderr.strip()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no Pod matching {selector!r} printed {text!r}; last: {last}")
+        time.sleep(0.5)
+
+
 def sql(query: str, namespace: str | None = None, pod: str = "db-0") -> str:
     """Run SQL as the user `chat` in the database Pod, with the password of its mounted Secret."""
     client = 'MYSQL_PWD="$(cat /run/secrets/db/password)" exec mariadb -uchat chat -N -B -e "$0"'

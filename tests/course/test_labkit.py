@@ -129,3 +129,20 @@ def test_apply_takes_a_kustomization_folder(namespace, tmp_path):
     with pytest.raises(labkit.ManifestRejected, match=r"apply -k .* was refused") as refused:
         labkit.apply(overlay, namespace)
     assert "hint: kustomize could not read an entry of `resources:`" in str(refused.value)
+
+
+@pytest.mark.cluster
+def test_wait_for_log_names_the_pod_that_printed_it(namespace, tmp_path):
+    manifest = tmp_path / "steps.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: steps, labels: {app: steps}}\n"
+        "spec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 0\n  containers:\n"
+        "    - name: steps\n      image: docker2k8s/inference:0.1.0\n"
+        "      imagePullPolicy: IfNotPresent\n      command: [sh, -c]\n"
+        "      args: ['for i in 1 2 3; do echo step $i; sleep 1; done; sleep 60']\n"
+        "      resources: {requests: {cpu: 10m, memory: 16Mi}}\n"
+    )
+    labkit.apply(manifest, namespace)
+    assert labkit.wait_for_log("app=steps", "step 3", namespace, timeout=90) == "steps"
+    with pytest.raises(TimeoutError, match=r"printed 'step 9'; last: step 1\nstep 2\nstep 3"):
+        labkit.wait_for_log("app=steps", "step 9", namespace, timeout=2)

@@ -25,24 +25,37 @@ import yaml
 from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
+# Folders of apps/k8s whose manifests follow the same rules as the running app's: lab 09's GPU
+# scheduling, lab 10's Jobs.
+K8S_SUBDIRS = ("gpu", "jobs")
 CHAPTERS = REPO_ROOT / "docs" / "chapters"
 CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
 CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
 # Kinds of add-ons (custom resources) the pinned schemas do not know: the cheat sheet shows them
 # for clusters that install the add-on.
-ADDON_KINDS = {("serving.kserve.io/v1beta1", "InferenceService")}
+ADDON_KINDS = {
+    ("serving.kserve.io/v1beta1", "InferenceService"),
+    ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
+}
 # A fenced YAML block of a Markdown page, possibly indented (inside a content tab).
 YAML_FENCE = re.compile(
     r"^(?P<indent> *)```ya?ml\b[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
 IMAGE_RE = re.compile(r"^docker2k8s/(web|chat|inference|db):(\d+\.\d+\.\d+)$")
-WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "CronJob"}
 
 Manifest = dict[str, Any]
 
 
 def manifest_files() -> list[Path]:
-    return sorted(K8S_DIR.glob("*.yaml"))
+    return sorted(K8S_DIR.glob("*.yaml")) + [
+        path for folder in K8S_SUBDIRS for path in sorted((K8S_DIR / folder).glob("*.yaml"))
+    ]
+
+
+def manifest_name(path: Path) -> str:
+    """The file's path under apps/k8s: `inference-pod.yaml`, `jobs/train-job.yaml`."""
+    return path.relative_to(K8S_DIR).as_posix()
 
 
 def cheatsheet_files() -> list[Path]:
@@ -60,6 +73,8 @@ def all_objects() -> list[Manifest]:
 def pod_spec(obj: Manifest) -> Manifest | None:
     if obj["kind"] == "Pod":
         return obj["spec"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     if obj["kind"] in WORKLOAD_KINDS:
         return obj["spec"]["template"]["spec"]
     return None
@@ -68,7 +83,14 @@ def pod_spec(obj: Manifest) -> Manifest | None:
 def pod_labels(obj: Manifest) -> dict[str, str]:
     if obj["kind"] == "Pod":
         return obj["metadata"].get("labels", {})
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["metadata"].get("labels", {})
     return obj["spec"]["template"]["metadata"].get("labels", {})
+
+
+def object_name(obj: Manifest) -> str:
+    """metadata.name, or the generateName prefix of an object made with `kubectl create`."""
+    return obj["metadata"].get("name") or obj["metadata"]["generateName"]
 
 
 def containers(spec: Manifest) -> Iterator[Manifest]:
@@ -80,6 +102,8 @@ def containers(spec: Manifest) -> Iterator[Manifest]:
 
 
 def schema_problems(obj: Manifest) -> list[str]:
+    if (obj.get("apiVersion"), obj.get("kind")) in ADDON_KINDS:  # no schema: a name at least
+        return [] if obj.get("metadata", {}).get("name") else [f"{obj['kind']}: no metadata.name"]
     try:
         schemas.validate(obj)
     except kubernetes_validate.ValidationError as error:
@@ -118,14 +142,14 @@ def request_problems(obj: Manifest) -> list[str]:
 
 
 def gpu_problems(obj: Manifest) -> list[str]:
+    """The inference server always asks for GPUs: whole ones, in limits."""
     spec = pod_spec(obj)
     problems = []
     for c in containers(spec) if spec else []:
         if c["name"] == "inference":
-            limits = c.get("resources", {}).get("limits", {})
-            gpus = limits.get("nvidia.com/gpu")
-            if gpus != 1:
-                problems.append(f"inference: limits nvidia.com/gpu is {gpus}, not 1")
+            gpus = c.get("resources", {}).get("limits", {}).get("nvidia.com/gpu")
+            if not isinstance(gpus, int) or gpus < 1:
+                problems.append(f"inference: limits nvidia.com/gpu is {gpus!r}, not a count")
     return problems
 
 
@@ -146,8 +170,9 @@ def shm_problems(obj: Manifest) -> list[str]:
 
 
 def selector_problems(obj: Manifest) -> list[str]:
-    """A workload's selector must match its own Pod template, or the API server rejects it."""
-    if obj["kind"] not in WORKLOAD_KINDS:
+    """A workload's selector must match its own Pod template, or the API server rejects it.
+    (A Job or CronJob names none: the Job controller makes a selector of its own.)"""
+    if obj["kind"] not in WORKLOAD_KINDS or "selector" not in obj["spec"]:
         return []
     wanted = obj["spec"]["selector"]["matchLabels"]
     labels = pod_labels(obj)
@@ -187,7 +212,7 @@ def reference_problems(obj: Manifest, objects: list[Manifest]) -> list[str]:
     spec = pod_spec(obj)
     if not spec:
         return []
-    have = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    have = {(o["kind"], object_name(o)) for o in objects}
     for o in objects:
         if o["kind"] == "StatefulSet":
             have |= {
@@ -209,7 +234,7 @@ def reference_problems(obj: Manifest, objects: list[Manifest]) -> list[str]:
             if "secretRef" in source:
                 wanted.add(("Secret", source["secretRef"]["name"]))
     return [
-        f"{obj['metadata']['name']} uses {k} {n}, which no manifest defines"
+        f"{object_name(obj)} uses {k} {n}, which no manifest defines"
         for k, n in sorted(wanted - have)
     ]
 
@@ -271,11 +296,12 @@ def test_the_manifests_exist() -> None:
         assert expected in names, f"apps/k8s/{expected} is missing"
 
 
-@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", manifest_files(), ids=manifest_name)
 def test_manifest_is_valid_and_follows_the_workshop_rules(path: Path) -> None:
     objects = load(path)
-    assert objects, f"{path.name} holds no object"
-    problems = [f"{path.name}: {p}" for obj in objects for check in POD_CHECKS for p in check(obj)]
+    name = manifest_name(path)
+    assert objects, f"{name} holds no object"
+    problems = [f"{name}: {p}" for obj in objects for check in POD_CHECKS for p in check(obj)]
     assert not problems, "\n".join(problems)
 
 
@@ -309,13 +335,19 @@ def test_the_secret_is_a_template_without_a_password() -> None:
 def test_every_file_says_which_lab_uses_it() -> None:
     for path in manifest_files():
         header = path.read_text().split("\napiVersion:")[0]
-        assert re.search(r"^# Lab \d\d", header, re.M), f"{path.name}: start with '# Lab NN: ...'"
+        assert re.search(r"^# Lab \d\d", header, re.M), (
+            f"{manifest_name(path)}: start with '# Lab NN: ...'"
+        )
 
 
 def test_every_manifest_is_shown_in_a_chapter() -> None:
     """The chapters include the real files (pymdownx.snippets), never copies."""
     text = "\n".join(p.read_text() for p in CHAPTERS.glob("*.md"))
-    missing = [p.name for p in manifest_files() if f'--8<-- "apps/k8s/{p.name}"' not in text]
+    missing = [
+        manifest_name(p)
+        for p in manifest_files()
+        if f'--8<-- "apps/k8s/{manifest_name(p)}"' not in text
+    ]
     assert not missing, f"not included in any docs/chapters page: {missing}"
 
 
@@ -354,7 +386,7 @@ def test_cheatsheet_includes_every_file_and_writes_no_object_inline() -> None:
 
 def first(kind: str, name: str) -> Manifest:
     for obj in all_objects():
-        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+        if obj["kind"] == kind and object_name(obj) == name:
             return copy.deepcopy(obj)
     raise AssertionError(f"no {kind}/{name} in apps/k8s")
 
@@ -370,7 +402,7 @@ def test_checks_reject_broken_manifests() -> None:
     container["image"] = "docker2k8s/inference:latest"
     container["imagePullPolicy"] = "Always"
     del container["resources"]["requests"]["cpu"]
-    container["resources"]["limits"]["nvidia.com/gpu"] = 2
+    container["resources"]["limits"]["nvidia.com/gpu"] = "0.5"
     deployment["spec"]["template"]["spec"]["volumes"][1] = {"name": "dshm", "emptyDir": {}}
     deployment["spec"]["selector"]["matchLabels"] = {"app": "inferense"}
     assert len(image_problems(deployment)) == 2

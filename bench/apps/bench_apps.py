@@ -52,6 +52,14 @@ def wait_health(url: str, timeout: float = 60) -> None:
     raise TimeoutError(f"{url} not healthy")
 
 
+async def run_clients(worker, clients: int) -> float:
+    """Seconds until `clients` copies of `worker`, sharing one connection pool, are done."""
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        return time.perf_counter() - t0
+
+
 async def load(url: str, clients: int, requests: int, max_new: int) -> dict:
     latencies: list[float] = []
     tokens = 0
@@ -78,10 +86,7 @@ async def load(url: str, clients: int, requests: int, max_new: int) -> dict:
             latencies.append(time.perf_counter() - t0)
             tokens += r.json()["details"]["generated_tokens"]
 
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(c) for _ in range(clients)))
-        wall = time.perf_counter() - t0
+    wall = await run_clients(worker, clients)
     return {
         "tok_s": tokens / wall,
         "p50": percentile(latencies, 0.5),
@@ -167,10 +172,7 @@ async def chat_load(url: str, clients: int, requests: int) -> dict:
             tokens += seen
             errors += not done or response.status_code != 200
 
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(c) for _ in range(clients)))
-        wall = time.perf_counter() - t0
+    wall = await run_clients(worker, clients)
     return {
         "tok_s": tokens / wall,
         "ttft_p50": percentile(first_token, 0.5),

@@ -270,12 +270,9 @@ def kill_container(namespace: str, selector: str) -> str:
         pytest.skip(
             f"kills a container through the node's containerd; the cluster is {provider.name}"
         )
-    pod = json.loads(kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json"))[
-        "items"
-    ][0]
-    container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix(
-        "containerd://"
-    )
+    pods = json.loads(kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json"))
+    pod = next(p for p in pods["items"] if not p["metadata"].get("deletionTimestamp"))
+    container_id = pod["status"]["containerStatuses"][0]["containerID"].split("://")[-1]
     ctr = gobuild.CONTAINERD.binary("ctr")
     socket = str(provider.layout.containerd_socket)
     subprocess.run(
@@ -289,6 +286,9 @@ def kill_container(namespace: str, selector: str) -> str:
 def test_killing_the_inference_server_mid_reply_keeps_the_message(web_url: str, stack: str) -> None:
     """The inference container is killed while a reply streams: the stream says the answer was
     cut off and ends; the question is in the history; once the container is back, chat works."""
+    # 200 ms a token: the reply still streams when the kill lands, however short it is.
+    kubectl("set", "env", "-n", stack, "deployment/inference", "TOKEN_DELAY_MS=200")
+    kubectl("rollout", "status", "-n", stack, "deployment/inference", "--timeout=180s", timeout=200)
     question = f"What is a node? ({secrets.token_hex(3)})"
     killed: list[str] = []
     events = chat_as_the_page_does(

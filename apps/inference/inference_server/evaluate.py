@@ -27,7 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-from .model import BOS, EOS, MODEL_FILE, UNK, NGramModel, load_or_create, split_words
+from .model import (
+    BOS,
+    EOS,
+    MODEL_FILE,
+    UNK,
+    NGramModel,
+    load_or_create,
+    split_words,
+    write_atomically,
+)
 
 HELDOUT = Path(__file__).with_name("datasets") / "heldout.txt"
 OPEN_VOCABULARY = 1000
@@ -92,9 +101,7 @@ def evaluate(models: Path, out: Path, heldout: Path = HELDOUT, baseline: str | N
         "heldout_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "models": results,
     }
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    tmp.replace(out / "summary.json")
+    write_atomically(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     return summary
 
 

@@ -99,6 +99,76 @@ class SamplingParams:
     seed: int | None = None
 
 
+class NGramCounter:
+    """The counts of a trigram model, built one paragraph (a training step) at a time; its state
+    is plain JSON, so a training run can checkpoint it and resume."""
+
+    def __init__(self, state: dict | None = None) -> None:
+        state = state or {"step": 0, "vocab": list(SPECIAL), "bigrams": {}, "trigrams": {}}
+        self.step: int = state["step"]
+        self.vocab: list[str] = state["vocab"]
+        self.bigrams: dict[str, dict[str, int]] = state["bigrams"]
+        self.trigrams: dict[str, dict[str, int]] = state["trigrams"]
+        self.unigrams: dict[str, int] = state.get("unigrams", {})
+        self._index = {w: i for i, w in enumerate(self.vocab)}
+
+    def add(self, paragraph: str) -> None:
+        ids = [self._index[BOS], self._index[BOS]]
+        for word in split_words(paragraph):
+            if word not in self._index:
+                self._index[word] = len(self.vocab)
+                self.vocab.append(word)
+            ids.append(self._index[word])
+        ids.append(self._index[EOS])
+        for a, b, c in zip(ids, ids[1:], ids[2:], strict=False):
+            bi = self.bigrams.setdefault(str(b), {})
+            bi[str(c)] = bi.get(str(c), 0) + 1
+            tri = self.trigrams.setdefault(f"{a},{b}", {})
+            tri[str(c)] = tri.get(str(c), 0) + 1
+            self.unigrams[str(c)] = self.unigrams.get(str(c), 0) + 1
+        self.step += 1
+
+    def state(self) -> dict:
+        return {
+            "step": self.step,
+            "vocab": self.vocab,
+            "bigrams": self.bigrams,
+            "trigrams": self.trigrams,
+            "unigrams": self.unigrams,
+        }
+
+    def model(self) -> NGramModel:
+        counts = [self.unigrams.get(str(i), 0) for i in range(len(self.vocab))]
+        return NGramModel(self.vocab, self.bigrams, self.trigrams, counts)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename: a kill mid-write leaves the previous file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def save_model(
+    model_dir: Path, model: NGramModel, model_id: str, corpus_sha256: str, **about: object
+) -> str:
+    """config.json (with `about`: how it was trained), then model.json (atomically, last) in
+    model_dir; the model file's sha256."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(model.to_json(), separators=(",", ":")).encode()
+    config = {
+        "model_id": model_id,
+        "model_type": "ngram",
+        "order": 3,
+        "vocab_size": len(model.vocab),
+        "corpus_sha256": corpus_sha256,
+        **about,
+    }
+    (model_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    write_atomically(model_dir / MODEL_FILE, raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
 class NGramModel:
     """Counts of next words after one and two previous words (a backoff trigram model)."""
 
@@ -119,28 +189,11 @@ class NGramModel:
     # ---- training and files -------------------------------------------------------------
     @classmethod
     def train(cls, text: str) -> NGramModel:
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        vocab = list(SPECIAL)
-        index = {w: i for i, w in enumerate(vocab)}
-        bigrams: dict[str, dict[str, int]] = {}
-        trigrams: dict[str, dict[str, int]] = {}
-        unigrams: dict[int, int] = {}
-        for paragraph in paragraphs:
-            ids = [index[BOS], index[BOS]]
-            for word in split_words(paragraph):
-                if word not in index:
-                    index[word] = len(vocab)
-                    vocab.append(word)
-                ids.append(index[word])
-            ids.append(index[EOS])
-            for a, b, c in zip(ids, ids[1:], ids[2:], strict=False):
-                bi = bigrams.setdefault(str(b), {})
-                bi[str(c)] = bi.get(str(c), 0) + 1
-                tri = trigrams.setdefault(f"{a},{b}", {})
-                tri[str(c)] = tri.get(str(c), 0) + 1
-                unigrams[c] = unigrams.get(c, 0) + 1
-        counts = [unigrams.get(i, 0) for i in range(len(vocab))]
-        return cls(vocab, bigrams, trigrams, counts)
+        counter = NGramCounter()
+        for paragraph in (p.strip() for p in text.split("\n\n")):
+            if paragraph:
+                counter.add(paragraph)
+        return counter.model()
 
     def to_json(self) -> dict:
         return {
@@ -286,9 +339,7 @@ def fetch_model(store_url: str, model_id: str, model_dir: Path) -> None:
         raise ModelFetchError(f"{base}/{MODEL_FILE} is not a model file: {exc}") from None
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / CONFIG_FILE).write_bytes(files[CONFIG_FILE])
-    tmp = model_dir / (MODEL_FILE + ".tmp")
-    tmp.write_bytes(files[MODEL_FILE])
-    tmp.replace(model_dir / MODEL_FILE)
+    write_atomically(model_dir / MODEL_FILE, files[MODEL_FILE])
 
 
 def load_or_create(model_dir: Path, model_id: str, store_url: str | None = None) -> LoadedModel:
@@ -305,17 +356,5 @@ def load_or_create(model_dir: Path, model_id: str, store_url: str | None = None)
         return LoadedModel(model, model_dir, hashlib.sha256(raw).hexdigest(), source)
     text = CORPUS.read_text(encoding="utf-8")
     model = NGramModel.train(text)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(model.to_json(), separators=(",", ":")).encode()
-    tmp = model_file.with_suffix(".tmp")
-    tmp.write_bytes(raw)
-    config = {
-        "model_id": model_id,
-        "model_type": "ngram",
-        "order": 3,
-        "vocab_size": len(model.vocab),
-        "corpus_sha256": hashlib.sha256(text.encode()).hexdigest(),
-    }
-    (model_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    tmp.replace(model_file)  # atomic: a crash mid-write never leaves a half model behind
-    return LoadedModel(model, model_dir, hashlib.sha256(raw).hexdigest(), "created")
+    sha = save_model(model_dir, model, model_id, hashlib.sha256(text.encode()).hexdigest())
+    return LoadedModel(model, model_dir, sha, "created")

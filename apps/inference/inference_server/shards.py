@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .model import CORPUS, split_words
+from .model import CORPUS, split_words, write_atomically
 
 DATASETS = Path(__file__).with_name("datasets")
 SOURCES = (CORPUS, DATASETS / "batch.txt")
@@ -68,9 +68,7 @@ def write_shard(
     out.mkdir(parents=True, exist_ok=True)
     text = "\n\n".join(kept) + "\n"
     name = shard_name(index, count)
-    tmp = out / f".{name}.txt.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out / f"{name}.txt")
+    write_atomically(out / f"{name}.txt", text.encode())
     report = {
         "index": index,
         "shards": count,

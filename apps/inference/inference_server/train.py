@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .model import BOS, CONFIG_FILE, EOS, MODEL_FILE, SPECIAL, NGramModel, split_words
+from .model import NGramCounter, save_model, write_atomically
 
 CHECKPOINT_FILE = "checkpoint.json"
 LOG_FILE = "train-log.jsonl"
@@ -57,58 +57,6 @@ def stop_on_sigterm() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Trainer:
-    """The counts of NGramModel.train, built one paragraph (step) at a time."""
-
-    def __init__(self) -> None:
-        self.step = 0
-        self.vocab: list[str] = list(SPECIAL)
-        self.bigrams: dict[str, dict[str, int]] = {}
-        self.trigrams: dict[str, dict[str, int]] = {}
-        self.unigrams: dict[str, int] = {}
-        self._index = {w: i for i, w in enumerate(self.vocab)}
-
-    def add(self, paragraph: str) -> None:
-        ids = [self._index[BOS], self._index[BOS]]
-        for word in split_words(paragraph):
-            if word not in self._index:
-                self._index[word] = len(self.vocab)
-                self.vocab.append(word)
-            ids.append(self._index[word])
-        ids.append(self._index[EOS])
-        for a, b, c in zip(ids, ids[1:], ids[2:], strict=False):
-            bi = self.bigrams.setdefault(str(b), {})
-            bi[str(c)] = bi.get(str(c), 0) + 1
-            tri = self.trigrams.setdefault(f"{a},{b}", {})
-            tri[str(c)] = tri.get(str(c), 0) + 1
-            self.unigrams[str(c)] = self.unigrams.get(str(c), 0) + 1
-        self.step += 1
-
-    def state(self) -> dict:
-        return {
-            "step": self.step,
-            "vocab": self.vocab,
-            "bigrams": self.bigrams,
-            "trigrams": self.trigrams,
-            "unigrams": self.unigrams,
-        }
-
-    @classmethod
-    def from_state(cls, state: dict) -> Trainer:
-        trainer = cls()
-        trainer.step = state["step"]
-        trainer.vocab = state["vocab"]
-        trainer.bigrams = state["bigrams"]
-        trainer.trigrams = state["trigrams"]
-        trainer.unigrams = state["unigrams"]
-        trainer._index = {w: i for i, w in enumerate(trainer.vocab)}
-        return trainer
-
-    def model(self) -> NGramModel:
-        counts = [self.unigrams.get(str(i), 0) for i in range(len(self.vocab))]
-        return NGramModel(self.vocab, self.bigrams, self.trigrams, counts)
-
-
 def training_text(data: Path) -> tuple[list[str], str]:
     """The paragraphs of every shard-*.txt in `data` (in shard order) and their sha256."""
     files = sorted(data.glob("shard-*.txt"), key=lambda p: [int(n) for n in _numbers(p.stem)])
@@ -123,10 +71,9 @@ def _numbers(stem: str) -> list[str]:
     return [part for part in stem.split("-") if part.isdigit()]
 
 
-def _write_json(path: Path, data: dict, indent: int | None = None) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=indent, separators=None if indent else (",", ":")))
-    tmp.replace(path)  # atomic: a kill mid-write leaves the previous file
+def _save_checkpoint(path: Path, data_sha: str, counter: NGramCounter) -> None:
+    state = {"data_sha256": data_sha, "trainer": counter.state()}
+    write_atomically(path, json.dumps(state, separators=(",", ":")).encode())
 
 
 class Run:
@@ -150,9 +97,9 @@ def train(
     checkpoint_every: int,
     step_delay: float = 0.0,
     stop: threading.Event | None = None,
-) -> dict:
-    """Train (or resume) the model into `out`; return its config. When `stop` is set, save a
-    checkpoint after the current step and raise Stopped."""
+) -> None:
+    """Train (or resume) the model into `out`. When `stop` is set, save a checkpoint after the
+    current step and raise Stopped."""
     if checkpoint_every < 1:
         raise ConfigError(f"--checkpoint-every must be 1 or more, not {checkpoint_every}")
     if not data.is_dir():
@@ -161,11 +108,11 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     run = Run(out)
     checkpoint = out / CHECKPOINT_FILE
-    trainer = Trainer()
+    trainer = NGramCounter()
     if checkpoint.is_file():
         saved = json.loads(checkpoint.read_text())
         if saved.get("data_sha256") == data_sha:
-            trainer = Trainer.from_state(saved["trainer"])
+            trainer = NGramCounter(saved["trainer"])
             run.log(
                 "resumed",
                 f"resumed from checkpoint at step {trainer.step} of {len(paragraphs)}",
@@ -180,7 +127,7 @@ def train(
         trainer.add(paragraphs[trainer.step])
         stop.wait(step_delay)  # a step's work; SIGTERM ends the wait
         if stop.is_set() and trainer.step < len(paragraphs):
-            _write_json(checkpoint, {"data_sha256": data_sha, "trainer": trainer.state()})
+            _save_checkpoint(checkpoint, data_sha, trainer)
             run.log(
                 "stopped",
                 f"SIGTERM: checkpoint saved at step {trainer.step}, stopping",
@@ -188,31 +135,23 @@ def train(
             )
             raise Stopped(trainer.step)
         if trainer.step % checkpoint_every == 0 and trainer.step < len(paragraphs):
-            _write_json(checkpoint, {"data_sha256": data_sha, "trainer": trainer.state()})
+            _save_checkpoint(checkpoint, data_sha, trainer)
             run.log("checkpoint", f"checkpoint saved at step {trainer.step}", step=trainer.step)
     model = trainer.model()
-    raw = json.dumps(model.to_json(), separators=(",", ":")).encode()
-    config = {
-        "model_id": model_id,
-        "model_type": "ngram",
-        "order": 3,
-        "vocab_size": len(model.vocab),
-        "corpus_sha256": data_sha,
-        "trained_on": f"{len(paragraphs)} paragraphs of {data}",
-        "steps": trainer.step,
-    }
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    tmp = out / (MODEL_FILE + ".tmp")
-    tmp.write_bytes(raw)
-    tmp.replace(out / MODEL_FILE)
+    sha = save_model(
+        out,
+        model,
+        model_id,
+        data_sha,
+        trained_on=f"{len(paragraphs)} paragraphs of {data}",
+        steps=trainer.step,
+    )
     checkpoint.unlink(missing_ok=True)
-    sha = hashlib.sha256(raw).hexdigest()
     run.log(
         "done",
         f"saved {model_id} ({len(model.vocab)} words, sha256 {sha[:12]}) to {out}",
         step=trainer.step,
     )
-    return config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

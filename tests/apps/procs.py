@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from sse import sse_events
 
 REPO = Path(__file__).resolve().parents[2]
 APPS = REPO / "apps"
@@ -41,13 +41,7 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
 
 def read_sse(response: httpx.Response) -> list[tuple[str, dict]]:
     """The (event, data) pairs of the chat backend's server-sent events."""
-    events = []
-    for block in response.read().decode().split("\n\n"):
-        if not block.strip() or block.startswith(":"):  # a comment: the stream is alive
-            continue
-        fields = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((fields["event"], json.loads(fields["data"])))
-    return events
+    return sse_events(response.read().decode().splitlines())
 
 
 class Server:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sse import sse_events
 
 from .mariadb import start_mariadb
 from .procs import APPS, Server, free_port, read_sse, start_inference, wait_http
@@ -167,18 +167,9 @@ def stream_events(url: str, message: str, conversation_id: int | None = None, on
     """The (event, data) pairs of one chat request, read as they arrive; `on_token` is called
     once, at the first token."""
     body = {"message": message, "conversation_id": conversation_id}
-    events: list[tuple[str, dict]] = []
     with httpx.stream("POST", f"{url}/api/chat", json=body, timeout=60) as response:
         assert response.status_code == 200, response.read()
-        kind = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line.removeprefix("data: "))))
-                if kind == "token" and on_token and sum(k == "token" for k, _ in events) == 1:
-                    on_token()
-    return events
+        return sse_events(response.iter_lines(), on_token)
 
 
 def test_a_database_restart_loses_no_message(tmp_path, own_db):

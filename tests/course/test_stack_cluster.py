@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from polling import wait_for
+from sse import sse_events
 
 from docker2k8s import cluster as clusters
 from docker2k8s.cluster import gobuild
@@ -165,17 +166,10 @@ def test_every_manifest_passes_a_server_side_dry_run(namespace: str) -> None:
 
 
 def test_chat_answers_through_the_web_service(web_url: str) -> None:
-    events: list[tuple[str, dict]] = []
-    kind = ""
-    with httpx.stream(
-        "POST", f"{web_url}/api/chat", json={"message": "What is a pod?"}, timeout=60
-    ) as response:
+    body = {"message": "What is a pod?"}
+    with httpx.stream("POST", f"{web_url}/api/chat", json=body, timeout=60) as response:
         assert response.status_code == 200, response.read()
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
+        events = sse_events(response.iter_lines())
     kinds = [k for k, _ in events]
     assert kinds[0] == "meta" and kinds[-1] == "done" and "token" in kinds, kinds
     # The replica that answered is a Pod of the inference Deployment (its hostname).
@@ -221,16 +215,7 @@ def chat_as_the_page_does(web_url: str, message: str, conversation_id: int | Non
     while True:
         with httpx.stream("POST", f"{web_url}/api/chat", json=body, timeout=60) as response:
             if response.status_code == 200:
-                events, kind = [], ""
-                for line in response.iter_lines():
-                    if line.startswith("event: "):
-                        kind = line[7:]
-                    elif line.startswith("data: "):
-                        events.append((kind, json.loads(line[6:])))
-                        if kind == "token" and on_token:
-                            on_token, callback = None, on_token
-                            callback()
-                return events
+                return sse_events(response.iter_lines(), on_token)
             refusal = response.read()
         # 503 from chat, or 502 from nginx while no chat Pod is Ready (their readiness includes
         # the database): not stored, as the page reads it.

@@ -38,7 +38,6 @@ API_VERSIONS = {
     "Job": "batch/v1",
     "CronJob": "batch/v1",
     "LocalQueue": "kueue.x-k8s.io/v1beta2",
-    "ClusterQueue": "kueue.x-k8s.io/v1beta2",
     "Workload": "kueue.x-k8s.io/v1beta2",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "Ingress": "networking.k8s.io/v1",
@@ -46,9 +45,7 @@ API_VERSIONS = {
     "StorageClass": "storage.k8s.io/v1",
     "PriorityClass": "scheduling.k8s.io/v1",
     "ResourceClaim": "resource.k8s.io/v1",
-    "ResourceClaimTemplate": "resource.k8s.io/v1",
     "ResourceSlice": "resource.k8s.io/v1",
-    "DeviceClass": "resource.k8s.io/v1",
 }
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
+from polling import wait_for
 
 from docker2k8s import cluster as clusters
 from docker2k8s.cluster import gobuild
 from docker2k8s.cluster.local import LocalProvider, network, supervision
 from docker2k8s.cluster.local.layout import Layout
 from docker2k8s.errors import D2KError
-from docker2k8s.grading.kube import eventually as kube_eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -60,15 +60,10 @@ def serving(local: LocalProvider, kubectl, echo_image: str) -> Iterator[tuple[st
         ).stdout  # fmt: skip
         url = f"http://{network.node_ip()}:{port}/"
         # kube-proxy opens a new node port a moment after the rollout
-        kube_eventually(lambda: _answering(url), timeout=30)
+        wait_for("the node port to answer", lambda: _failure(url) is None, timeout=30)
         yield namespace, url
     finally:
         kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-
-
-def _answering(url: str) -> None:
-    why = _failure(url)
-    assert why is None, why
 
 
 def _failure(url: str) -> str | None:
@@ -115,7 +110,7 @@ def test_a_killed_component_is_restarted_and_the_workload_keeps_serving(
         f"{len(failed)} of {requests} requests failed while {component} was down: {failed}"
     )
     # The same Pod, never restarted, and the API sees it again.
-    after = kube_eventually(lambda: _the_web_pod(kubectl, namespace))
+    after = wait_for("the API to list the web Pod", lambda: _the_web_pod(kubectl, namespace), 30)
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     restarts = [s["restartCount"] for s in after["status"]["containerStatuses"]]
     assert restarts == [s["restartCount"] for s in before["status"]["containerStatuses"]]

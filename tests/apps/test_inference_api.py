@@ -396,6 +396,54 @@ def test_health_503_while_loading_then_model_files_reused(tmp_path: Path):
     assert "loaded model from" in server2.logs()
 
 
+def test_a_drain_file_fails_health_while_requests_are_still_served(tmp_path: Path):
+    """Lab 11's readiness demo: `touch /tmp/drain` takes a replica out of rotation, no restart."""
+    drain = tmp_path / "drain"
+    server, url = start_inference(tmp_path, "--drain-file", str(drain))
+    try:
+        wait_http(f"{url}/health", proc=server.proc)
+        assert httpx.get(f"{url}/info").json()["draining"] is False
+        drain.touch()
+        r = httpx.get(f"{url}/health")
+        assert r.status_code == 503
+        assert r.json() == {"error": f"draining: {drain} exists", "error_type": "healthcheck"}
+        assert httpx.get(f"{url}/info").json()["draining"] is True
+        answer = httpx.post(f"{url}/generate", json={"inputs": "What is a pod?"})
+        assert answer.status_code == 200 and answer.json()["generated_text"]
+        drain.unlink()
+        assert httpx.get(f"{url}/health").status_code == 200
+    finally:
+        server.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_token_cpu_ms_spends_cpu_on_every_token(tmp_path: Path):
+    """Lab 11's CPU autoscaling: each token costs --token-cpu-ms of CPU, not of waiting."""
+    server, url = start_inference(tmp_path, "--token-cpu-ms", "20")
+    try:
+        wait_http(f"{url}/health", proc=server.proc)
+        body = {"inputs": "What is a pod?", "parameters": {"max_new_tokens": 10, "details": True}}
+        httpx.post(f"{url}/generate", json=body)  # the first request warms up
+        before, started = _cpu_seconds(server.proc.pid), time.monotonic()
+        tokens = sum(
+            httpx.post(f"{url}/generate", json=body).json()["details"]["generated_tokens"]
+            for _ in range(5)
+        )
+        spent, took = _cpu_seconds(server.proc.pid) - before, time.monotonic() - started
+        assert tokens >= 5
+        assert spent >= 0.8 * tokens * 0.020, f"{tokens} tokens cost {spent:.3f} s of CPU"
+        assert took >= tokens * 0.020
+    finally:
+        server.stop()
+
+
 def test_bad_flags_fail_clearly(tmp_path: Path):
     import subprocess
     import sys

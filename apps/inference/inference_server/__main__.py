@@ -77,6 +77,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pause per generated token, so streaming is visible (env TOKEN_DELAY_MS)",
     )
     p.add_argument(
+        "--token-cpu-ms",
+        type=float,
+        default=float(os.environ.get("TOKEN_CPU_MS", "0") or 0),
+        help="CPU time each generated token costs, as on a CPU-only server; a GPU's work is "
+        "--token-delay-ms, which waits instead (env TOKEN_CPU_MS)",
+    )
+    p.add_argument(
+        "--drain-file",
+        default=os.environ.get("DRAIN_FILE") or None,
+        help="while this file exists, /health answers 503 and a readiness probe takes the "
+        "server out of rotation; requests are still served (env DRAIN_FILE; the image sets "
+        "/tmp/drain)",
+    )
+    p.add_argument(
         "--model-store-url",
         default=os.environ.get("MODEL_STORE_URL") or None,
         help="when the model files are absent, fetch <url>/<model-id>/{config,model}.json "
@@ -103,6 +117,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for flag in ("max_concurrent_requests", "max_input_tokens", "max_batch_size", "payload_limit"):
         if getattr(args, flag) <= 0:
             p.error(f"--{flag.replace('_', '-')} must be a positive integer")
+    if args.token_cpu_ms < 0:
+        p.error(f"--token-cpu-ms must be 0 or more, not {args.token_cpu_ms}")
     if not 0 < args.port < 65536:
         p.error(f"--port {args.port} is not a TCP port (1-65535)")
     return args
@@ -122,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         max_batch_size=args.max_batch_size,
         load_delay=args.load_delay,
         token_delay=args.token_delay_ms / 1000.0,
+        token_cpu=args.token_cpu_ms / 1000.0,
+        drain_file=Path(args.drain_file) if args.drain_file else None,
         model_store_url=args.model_store_url,
         payload_limit=args.payload_limit,
     )

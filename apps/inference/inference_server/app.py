@@ -45,6 +45,8 @@ class Settings:
     payload_limit: int = 2_000_000  # bytes of a request body, TGI's --payload-limit default
     load_delay: float = 0.0
     token_delay: float = 0.02
+    token_cpu: float = 0.0  # CPU seconds each token costs, as on a CPU-only server
+    drain_file: Path | None = None  # while this file exists, /health says 503
     model_store_url: str | None = None
     hostname: str = field(
         default_factory=lambda: os.environ.get("POD_NAME") or socket.gethostname()
@@ -109,6 +111,11 @@ class Server:
     @property
     def model_dir(self) -> Path:
         return self.s.data_dir / self.s.model_id
+
+    @property
+    def draining(self) -> bool:
+        """Taken out of rotation on purpose: the drain file exists (`touch /tmp/drain`)."""
+        return self.s.drain_file is not None and self.s.drain_file.exists()
 
     async def load(self) -> None:
         if self.s.load_delay > 0:
@@ -233,6 +240,8 @@ class Server:
         try:
             gen = loaded.model.generate(req.prompt_ids, req.params)
             for token in gen:
+                if self.s.token_cpu > 0:
+                    _compute(self.s.token_cpu)
                 await asyncio.sleep(self.s.token_delay)
                 result.tokens.append(token)
                 result.text += token.text
@@ -319,6 +328,7 @@ class Server:
             "model_dir": str(self.model_dir),
             "model_source": self.loaded.source if self.loaded else None,
             "ready": self.loaded is not None,
+            "draining": self.draining,
         }
 
 
@@ -344,6 +354,14 @@ class Admission:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _compute(seconds: float) -> None:
+    """Spend `seconds` of CPU time, as a forward pass on a CPU does: throttled by a CPU limit,
+    it takes longer, never less CPU. (TOKEN_DELAY_MS instead waits, as for a GPU.)"""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
 
 
 def _number(p: dict, name: str) -> float | None:
@@ -592,6 +610,9 @@ def build_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         if server.loaded is None:
             message = server.load_error or "unhealthy"
+            return JSONResponse({"error": message, "error_type": "healthcheck"}, 503)
+        if server.draining:  # still serves what reaches it; tells load balancers to stop
+            message = f"draining: {settings.drain_file} exists"
             return JSONResponse({"error": message, "error_type": "healthcheck"}, 503)
         return Response(status_code=200)
 

@@ -171,6 +171,7 @@ def grade(
             result.name, "[green]PASS[/]" if result.passed else "[red]FAIL[/]", result.detail
         )
     console.print(table)
+    console.print(f"[dim]{report.sandbox}[/]")
     for error in report.errors:
         console.print(f"[yellow]cell {error.cell}:[/] {error.error}: {error.message}")
     for title, cells in (

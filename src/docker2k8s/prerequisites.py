@@ -214,6 +214,13 @@ PREREQUISITES: list[Prerequisite] = [
         apt=("debootstrap",),
     ),
     Prerequisite(
+        "bubblewrap (d2k grade runs a learner's kernel in a sandbox)",
+        WORKSHOP,
+        _any_file("/usr/bin/bwrap"),
+        "apt-get install bubblewrap",
+        apt=("bubblewrap",),
+    ),
+    Prerequisite(
         "Docker Compose v2",
         WORKSHOP,
         _compose,

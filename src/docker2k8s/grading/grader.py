@@ -4,7 +4,8 @@ The notebook that runs is assembled from the solution (see assemble.py): its set
 and checks, with the learner's exercise cells in their places. It runs in a fresh kernel cell by
 cell; after each check cell the grader runs the same check in its own process (checker.py), so a
 learner's code can neither add, skip nor fake a result. A check that never ran, because the
-kernel died or timed out, counts as a failure.
+kernel died or timed out, counts as a failure. The kernel runs in a throwaway sandbox as an
+unprivileged user (sandbox.py), with only the cluster access the lab declares (access.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from docker2k8s import lab_settings
 from docker2k8s.errors import D2KError
-from docker2k8s.grading import kube
+from docker2k8s.grading import access, kube
 from docker2k8s.grading.assemble import (
     Role,
     assemble,
@@ -31,6 +33,7 @@ from docker2k8s.grading.assemble import (
 )
 from docker2k8s.grading.checker import Checker
 from docker2k8s.grading.checks import GRADING_ENV, Result
+from docker2k8s.grading.sandbox import Sandbox, kernel_manager
 from docker2k8s.labs import SOLUTIONS_DIR, answer_of
 from docker2k8s.paths import tool_path
 
@@ -55,6 +58,7 @@ class Report:
     restored: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
+    sandbox: str = ""  # how the learner's kernel ran (as whom, with which access)
     # Per exercise cell id: the values its answer assigned (only when grade(capture=True)).
     answers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -78,6 +82,7 @@ class Report:
             "restored": self.restored,
             "ignored": self.ignored,
             "unanswered": self.unanswered,
+            "sandbox": self.sandbox,
         }
 
 
@@ -96,7 +101,9 @@ def grade(
     path: Path, solution: Path | None = None, cell_timeout: int = 600, capture: bool = False
 ) -> Report:
     solution = solution or solution_for(path)
-    assembly = assemble(nbformat.read(solution, as_version=4), nbformat.read(path, as_version=4))
+    source = nbformat.read(solution, as_version=4)
+    permissions = access.permissions_of(source, lab_settings.namespace)
+    assembly = assemble(source, nbformat.read(path, as_version=4))
     nb, roles = assembly.notebook, assembly.roles
     report = Report(
         str(path),
@@ -105,9 +112,15 @@ def grade(
         ignored=assembly.ignored,
         unanswered=assembly.unanswered,
     )
-    env = dict(os.environ, PATH=tool_path(), **{GRADING_ENV: "1"})
-    with _workspace() as where:
-        _run(nb, roles, report, where, env, cell_timeout, capture)
+    with contextlib.suppress(Exception):  # no cluster: the labs without one still grade
+        kube.client()  # the checks' credentials, read before any of the learner's code runs
+    with _workspace() as where, access.granted(permissions) as kubeconfig:
+        sandbox = Sandbox(where, permissions.docker, [solution.resolve()], kubeconfig)
+        env = {k: v for k, v in os.environ.items() if k != "D2K_KUBE_CONTEXT"}
+        env.update(PATH=tool_path(), **{GRADING_ENV: "1"}, **sandbox.prepare())
+        _run(nb, roles, report, sandbox, env, cell_timeout, capture)
+        reach = permissions.describe() if kubeconfig else "no cluster access"
+        report.sandbox = f"{sandbox.describe()}; {reach}"
     report.errors[:0] = _cell_errors(nb)
     expected = [
         name
@@ -123,7 +136,7 @@ def _run(
     nb: nbformat.NotebookNode,
     roles: list[Role],
     report: Report,
-    where: Path,
+    sandbox: Sandbox,
     env: dict[str, str],
     cell_timeout: int,
     capture: bool,
@@ -131,15 +144,15 @@ def _run(
     """Run the cells in the kernel, and the checker's and check cells again in the checker."""
     client = NotebookClient(
         nb,
+        km=kernel_manager(sandbox),
         timeout=cell_timeout,
         kernel_name="python3",
         allow_errors=True,
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings in reports
-        resources={"metadata": {"path": str(where)}},
+        resources={"metadata": {"path": str(sandbox.workspace)}},
     )
+    client.owns_km = True  # shut the kernel (and so the sandbox) down at the end, as for its own
     checker = Checker(lambda names: _kernel_values(client, names))
-    with contextlib.suppress(Exception):  # no cluster: the labs without one still grade
-        kube.client()  # the checks' credentials, read before any of the learner's code runs
     with client.setup_kernel(env=env):
         for index, (cell, role) in enumerate(zip(nb.cells, roles, strict=True)):
             if role is Role.TEXT:
@@ -182,16 +195,20 @@ def _kernel_values(client: NotebookClient, names: list[str]) -> dict[str, str]:
 def _workspace() -> Iterator[Path]:
     """A folder of the grading's own, for the kernel and the checker to work in: what the learner's
     code writes lands there, not beside the solutions (labs name their files by absolute paths).
-    The grader's cwd and environment come back as they were (setup cells export NS, ...)."""
-    cwd, saved = Path.cwd(), dict(os.environ)
+    Both take their temporary folders from it too, so they find the same files. The grader's cwd,
+    environment and temporary folder come back as they were (setup cells export NS, ...)."""
+    cwd, saved, saved_tmp = Path.cwd(), dict(os.environ), tempfile.tempdir
     where = Path(tempfile.mkdtemp(prefix="d2k-grade-"))
+    (where / "tmp").mkdir()
     os.chdir(where)
+    os.environ["TMPDIR"] = tempfile.tempdir = str(where / "tmp")
     try:
         yield where
     finally:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(saved)
+        tempfile.tempdir = saved_tmp
         shutil.rmtree(where, ignore_errors=True)
 
 

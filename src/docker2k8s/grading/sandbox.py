@@ -1,0 +1,180 @@
+"""The throwaway sandbox a learner's kernel runs in while `d2k grade` scores it.
+
+The grader runs as root: it holds the cluster's admin credentials and reads solutions/. The
+learner's code must reach neither, nor leave anything behind. So the kernel runs under bubblewrap
+as the unprivileged user `d2k-learner`, in namespaces of its own (mounts, PIDs, IPC: every process
+it started dies with it): the whole file system read-only, solutions/ and the repository's history
+hidden, /tmp private, and one writable folder, the grading's workspace. Its Kubernetes access is a
+kubeconfig scoped to what the lab needs (access.py); Docker's socket only for labs that use Docker.
+
+When `d2k grade` does not run as root there is nothing to drop: the kernel runs as the same user,
+outside a sandbox, and the report says so.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from docker2k8s.cluster import record
+from docker2k8s.compose_plugin import plugin_dir
+from docker2k8s.errors import D2KError
+from docker2k8s.labs import SOLUTIONS_DIR
+from docker2k8s.paths import REPO_ROOT, cache_dir
+
+LEARNER = "d2k-learner"
+DOCKER_SOCKET = Path("/var/run/docker.sock")
+
+
+class SandboxUnavailable(D2KError):
+    exit_code = 2
+
+
+@dataclass
+class Sandbox:
+    """How one grading's kernel is started: as whom, seeing what, with which environment."""
+
+    workspace: Path
+    docker: bool = False  # the lab runs Docker commands: the kernel gets Docker's socket
+    hidden: list[Path] = field(default_factory=list)  # files it must not read (the solution)
+    kubeconfig: str = ""  # the scoped kubeconfig's text; empty: no cluster access
+
+    @property
+    def home(self) -> Path:
+        return self.workspace / "home"
+
+    @property
+    def isolated(self) -> bool:
+        return os.geteuid() == 0
+
+    def describe(self) -> str:
+        docker = "with Docker's socket" if self.docker else "without Docker"
+        if not self.isolated:
+            return f"the kernel ran as you, outside a sandbox (d2k grade is not root), {docker}"
+        return f"the kernel ran as {LEARNER} in a throwaway sandbox, {docker}"
+
+    def prepare(self) -> dict[str, str]:
+        """Make the learner's home and return the kernel's environment additions."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.workspace / "tmp").mkdir(exist_ok=True)
+        kube = self.home / ".kube"
+        kube.mkdir(exist_ok=True)
+        (kube / "config").write_text(self.kubeconfig)
+        if record.path().exists():  # the cluster's provider, registry and namespace prefix
+            shutil.copy(record.path(), kube / record.path().name)
+        if not self.isolated and plugin_dir().is_dir():  # the user's own `docker compose`
+            shutil.copytree(plugin_dir(), self.home / ".docker" / "cli-plugins", dirs_exist_ok=True)
+        if self.isolated:
+            user = learner()
+            for path in [self.workspace, *self.workspace.rglob("*")]:
+                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        return {
+            "HOME": str(self.home),
+            "KUBECONFIG": str(kube / "config"),
+            "TMPDIR": str(self.workspace / "tmp"),
+            "D2K_CACHE_DIR": str(cache_dir()),  # the built tools (kubectl, kompose), read-only
+            "D2K_STATE_DIR": str(self.workspace / "state"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+            "XDG_STATE_HOME": str(self.home / ".local" / "state"),
+        }
+
+    def wrap(self, command: list[str]) -> list[str]:
+        """The kernel's command line, run inside the sandbox."""
+        if not self.isolated:
+            return command
+        bwrap = shutil.which("bwrap")
+        if not bwrap:
+            raise SandboxUnavailable(
+                "bubblewrap is not installed: d2k grade runs the learner's kernel in a sandbox",
+                fix="d2k setup (or apt-get install bubblewrap)",
+            )
+        user = learner()
+        groups = [str(grp.getgrnam("docker").gr_gid)] if self.docker and _docker_group() else []
+        args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+        args += ["--tmpfs", "/tmp", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+        # What lives under a folder the learner cannot enter (root's home, a CI clone in a 0700
+        # folder) is mounted again at the same path over an empty tmpfs, so absolute paths (the
+        # venv's python link, editable installs) still resolve.
+        wanted = {Path(sys.base_prefix), Path(sys.prefix), REPO_ROOT, cache_dir() / "bin"}
+        needed = [p for p in wanted if not any(o in p.parents for o in wanted)]
+        closed = {p: c for p in needed if (c := _closed_ancestor(p))}
+        for folder in sorted(set(closed.values())):
+            args += ["--perms", "0755", "--tmpfs", str(folder)]
+        for path in sorted(p for p in needed if p.exists()):
+            between = [d for d in reversed(path.parents) if closed.get(path) in d.parents]
+            for folder in between:
+                args += ["--perms", "0755", "--dir", str(folder)]
+            args += ["--ro-bind", str(path), str(path)]
+        for secret in [SOLUTIONS_DIR, REPO_ROOT / ".git", *self.hidden]:
+            if secret.is_dir():
+                args += ["--tmpfs", str(secret)]
+            elif secret.exists():
+                args += ["--ro-bind", "/dev/null", str(secret)]
+        args += ["--bind", str(self.workspace), str(self.workspace), "--chdir", str(self.workspace)]
+        setpriv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}"]
+        setpriv += [f"--groups={','.join(groups)}"] if groups else ["--clear-groups"]
+        # Inside, the kernel's parent is bwrap's init, not the grader: ipykernel would take that
+        # for its parent's death. bwrap ends the sandbox when the grader ends (--die-with-parent).
+        setpriv += ["--inh-caps=-all", "--bounding-set=-all", "env", "-u", "JPY_PARENT_PID"]
+        return [*args, "--", *setpriv, *command]
+
+
+def _closed_ancestor(path: Path) -> Path | None:
+    """The outermost folder above `path` that others may not enter, if any."""
+    for folder in reversed(path.parents):
+        if folder != Path("/") and not os.stat(folder).st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _docker_group() -> bool:
+    try:
+        return DOCKER_SOCKET.stat().st_gid == grp.getgrnam("docker").gr_gid
+    except (OSError, KeyError):
+        return False
+
+
+def learner() -> pwd.struct_passwd:
+    """The unprivileged user kernels run as; made on first use (a system user, no login)."""
+    try:
+        return pwd.getpwnam(LEARNER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", LEARNER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(LEARNER)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel through the sandbox, with its connection file in the workspace (the
+    learner's kernel reads it; it holds nothing but that kernel's ports and key)."""
+
+    sandbox: Sandbox | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        return self.sandbox.wrap(command) if self.sandbox else command
+
+    def write_connection_file(self, **kwargs) -> None:
+        super().write_connection_file(**kwargs)
+        if self.sandbox and self.sandbox.isolated:
+            user = learner()
+            os.chown(self.connection_file, user.pw_uid, user.pw_gid)
+
+
+def kernel_manager(sandbox: Sandbox) -> SandboxedKernelManager:
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.sandbox = sandbox
+    km.connection_file = str(sandbox.workspace / "kernel.json")
+    return km

@@ -53,6 +53,16 @@ REJECTION_HINTS = [
         "kustomize could not read an entry of `resources:`: each is a path relative to the "
         "kustomization's folder, to a manifest or to a folder with a kustomization.yaml of its own",
     ),
+    (
+        "is not in or below",
+        "kustomize reads files (a secretGenerator's envs or files) only inside the "
+        "kustomization's folder: put the kustomization.yaml next to the file",
+    ),
+    (
+        "may not be specified when `value` is not empty",
+        "an env entry has both a value and a valueFrom: a patch that adds valueFrom keeps the "
+        "base's value unless it says `value: null`",
+    ),
 ]
 
 

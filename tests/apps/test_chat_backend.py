@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -247,6 +248,33 @@ def test_openai_compatible_backend(tmp_path, mariadb, inference_url):
         assert events[-1][1]["finish_reason"] in ("stop", "length")
     finally:
         server.stop()
+
+
+def test_the_inference_key_is_sent_as_a_bearer_token(tmp_path, mariadb):
+    """INFERENCE_KEY (a server started with vLLM's --api-key) goes with every request."""
+    seen: list[str | None] = []
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("authorization"))
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    inference = f"http://127.0.0.1:{httpd.server_port}"
+    server, url = start_chat(tmp_path, mariadb, inference, INFERENCE_KEY="k-7f3a")
+    try:
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        assert seen and set(seen) == {"Bearer k-7f3a"}, seen
+    finally:
+        server.stop()
+        httpd.shutdown()
 
 
 def test_schema_is_migrated_at_start(tmp_path, mariadb, inference_url):

@@ -50,6 +50,9 @@ class Settings:
     inference_url: str
     inference_api: str
     inference_model: str
+    # The inference server's API key (vLLM's --api-key, a gateway in front of TGI), sent as a
+    # bearer token; None: the server asks for none (the workshop's own does not).
+    inference_key: str | None
     max_message_chars: int
     max_new_tokens: int
     temperature: float
@@ -78,6 +81,7 @@ class Settings:
             inference_url=(setting("INFERENCE_URL", "http://inference:80") or "").rstrip("/"),
             inference_api=api,
             inference_model=setting("INFERENCE_MODEL", "tgi") or "tgi",
+            inference_key=setting("INFERENCE_KEY") or None,
             max_message_chars=_int("MAX_MESSAGE_CHARS", 2000),
             max_new_tokens=_int("MAX_NEW_TOKENS", 60),
             temperature=temperature,

@@ -57,7 +57,11 @@ class Stream:
 class InferenceClient:
     def __init__(self, settings: Settings):
         self.s = settings
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0))
+        key = settings.inference_key
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0, connect=3.0),
+            headers={"authorization": f"Bearer {key}"} if key else None,
+        )
 
     def _unreachable(self, exc: Exception) -> InferenceError:
         return InferenceError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -90,8 +91,14 @@ def load(
     Nothing is pulled: the cluster runs exactly the images built here.
     """
     from docker2k8s import cluster
+    from docker2k8s.grading import image_loader
 
     refs = names or images.image_refs(images.APP_NAMES)
+    if loader := os.environ.get(image_loader.LOADER_ENV):  # in a graded kernel: the grader loads
+        for ref in refs:
+            image_loader.load_through(loader, ref)
+            console.print(f"loaded {ref}")
+        return
     provider = cluster.current()
     for ref in refs:
         with console.status(f"loading {ref} into the {provider.name} cluster"):

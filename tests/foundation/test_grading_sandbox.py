@@ -19,7 +19,7 @@ from polling import wait_for
 
 from docker2k8s.grading import access, kube
 from docker2k8s.grading.grader import grade
-from docker2k8s.grading.sandbox import LEARNER
+from docker2k8s.grading.sandbox import COMPOSE_SECRETS, LEARNER
 from docker2k8s.labs import SOLUTIONS_DIR
 from docker2k8s.paths import REPO_ROOT
 
@@ -52,6 +52,9 @@ write_repo = attempt(lambda: (Path({str(REPO_ROOT)!r}) / "forged.txt").write_tex
 write_workspace = attempt(lambda: Path("mine.txt").write_text("x"))
 docker = attempt(docker_socket)
 cluster_state = attempt(lambda: os.listdir("/var/lib/docker2k8s"))
+compose_password = ""
+if attempt(lambda: Path({str(COMPOSE_SECRETS / "db_password.secret")!r}).read_text()) == "allowed":
+    compose_password = Path({str(COMPOSE_SECRETS / "db_password.secret")!r}).read_text()
 ### END SOLUTION
 """
 
@@ -96,6 +99,8 @@ def test_a_lab_that_uses_docker_gets_its_socket(tmp_path):
     seen = _seen(grade(solution, solution, cell_timeout=120, capture=True))
     assert seen["docker"] == "allowed"
     assert seen["uid"] != 0
+    # The Compose stack's passwords: Docker mounts the very files the kernel reads.
+    assert seen["compose_password"] == (COMPOSE_SECRETS / "db_password.secret").read_text()
 
 
 CAN_I = """
@@ -113,7 +118,8 @@ matrix = {
     "get secrets in kube-system": can("get", "secrets", "-n", "kube-system"),
     "create pods in default": can("create", "pods", "-n", "default"),
     "create namespaces": can("create", "namespaces"),
-    "delete its namespace": can("delete", "namespace", NS),
+    "delete its namespace": can("delete", f"namespace/{NS}"),
+    "patch the status of its Pods": can("patch", "pods", "--subresource=status", "-n", NS),
     "delete nodes": can("delete", "nodes"),
     "create clusterrolebindings": can("create", "clusterrolebindings"),
 }

@@ -1,11 +1,13 @@
 """labs/ is generated from solutions/, and notebooks are stored without outputs."""
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from docker2k8s import labs
+from docker2k8s.grading import access
 from docker2k8s.grading.assemble import Role, python_of, role_of
 
 NOTEBOOKS = sorted(labs.SOLUTIONS_DIR.glob("*.ipynb")) + sorted(labs.LABS_DIR.glob("*.ipynb"))
@@ -109,3 +111,14 @@ def test_what_the_grader_runs_is_plain_python(path: Path):
             assert not cell.source.lstrip().startswith("%"), f"cell {cell.id} starts with a magic"
             assert "get_ipython" not in python_of(cell.source), f"cell {cell.id} runs ! or %"
             compile(cell.source, cell.id, "exec")
+
+
+@pytest.mark.parametrize("path", sorted(labs.SOLUTIONS_DIR.glob("*.ipynb")), ids=lambda p: p.name)
+def test_a_lab_declares_the_access_it_is_graded_with(path: Path):
+    """The grader gives the kernel what the solution declares: the namespaces the lab's code
+    names, and Docker's socket exactly when the lab runs Docker."""
+    nb = nbformat.read(path, as_version=4)
+    declared = access.permissions_of(nb)
+    code = "\n".join(python_of(c.source) for c in nb.cells if c.cell_type == "code")
+    assert declared.namespaces == re.findall(r"lab_settings\.namespace\(['\"]([\w-]+)", code)
+    assert declared.docker == bool(re.search(r"\bdocker (run|info|compose|volume)\b", code))

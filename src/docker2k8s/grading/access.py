@@ -2,8 +2,10 @@
 
 The grader holds the admin credentials; the learner's kernel gets a kubeconfig of its own, the
 token of a ServiceAccount made for this one grading and deleted after it:
-- in each namespace the lab declares, everything (a RoleBinding to `d2k-grading-owner`), under
-  the Pod Security `baseline` profile (no privileged or hostPath Pod that would own the node);
+- in each namespace the lab declares, every namespaced resource the API serves (a RoleBinding to
+  `d2k-grading-owner`, made from discovery: "*" would include the namespace itself, and
+  `/status` would let a check be fooled), under the Pod Security `baseline` profile (no
+  privileged or hostPath Pod that would own the node);
 - cluster-wide, reading the cluster-scoped objects labs look at (nodes, storage classes, ...);
 - cluster-wide writes only as the lab's own rules say (lab 09 creates its PriorityClasses).
 The namespaces themselves are the grader's: it makes them fresh before the run and deletes them
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -152,9 +156,9 @@ def _binding(name: str, role: str, subjects: list[dict[str, str]]) -> dict[str, 
 
 
 def _ensure_shared(core: k8s.CoreV1Api, rbac: k8s.RbacAuthorizationV1Api) -> None:
-    """The grading namespace and the two ClusterRoles every grading binds (made once)."""
+    """The grading namespace and the two ClusterRoles every grading binds (kept up to date)."""
     roles = {
-        OWNER_ROLE: [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
+        OWNER_ROLE: _namespaced_rules(core.api_client),
         READER_ROLE: [
             {"apiGroups": [group], "resources": resources, "verbs": ["get", "list", "watch"]}
             for group, resources in CLUSTER_READ
@@ -168,6 +172,38 @@ def _ensure_shared(core: k8s.CoreV1Api, rbac: k8s.RbacAuthorizationV1Api) -> Non
             _create(rbac.create_cluster_role, body)
         except _Exists:
             rbac.replace_cluster_role(role, body)
+
+
+# Namespaced resources a learner's kernel must not touch: status is the controllers' word (a
+# patched status would fake "Ready"), and binding a Pod to a node bypasses the scheduler.
+WITHHELD = re.compile(r"/status$|^bindings$|^pods/binding$")
+
+
+def _namespaced_rules(api: k8s.ApiClient) -> list[dict[str, Any]]:
+    """All verbs on every namespaced resource and subresource the API serves, from discovery
+    (so custom resources, the queue's and the Gateway's, are included), less WITHHELD."""
+
+    def discover(path: str) -> dict[str, Any]:
+        url = api.configuration.host + path
+        response = api.call_api("GET", url, header_params={"Accept": "application/json"})
+        response.read()
+        return json.loads(response.data)
+
+    versions = [("", "/api/v1")] + [
+        (group["name"], f"/apis/{version['groupVersion']}")
+        for group in discover("/apis")["groups"]
+        for version in group["versions"]
+    ]
+    resources: dict[str, set[str]] = {}
+    for group, path in versions:
+        with contextlib.suppress(ApiException, ValueError):  # an aggregated API that is down
+            for found in discover(path)["resources"]:
+                if found["namespaced"] and not WITHHELD.search(found["name"]):
+                    resources.setdefault(group, set()).add(found["name"])
+    return [
+        {"apiGroups": [group], "resources": sorted(names), "verbs": ["*"]}
+        for group, names in sorted(resources.items())
+    ]
 
 
 class _Exists(Exception):

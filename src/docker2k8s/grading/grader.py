@@ -24,7 +24,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from docker2k8s import lab_settings
 from docker2k8s.errors import D2KError
-from docker2k8s.grading import access, kube
+from docker2k8s.grading import access, image_loader, kube
 from docker2k8s.grading.assemble import (
     Role,
     assemble,
@@ -114,10 +114,15 @@ def grade(
     )
     with contextlib.suppress(Exception):  # no cluster: the labs without one still grade
         kube.client()  # the checks' credentials, read before any of the learner's code runs
-    with _workspace() as where, access.granted(permissions) as kubeconfig:
+    with contextlib.ExitStack() as stack:
+        where = stack.enter_context(_workspace())
+        kubeconfig = stack.enter_context(access.granted(permissions))
         sandbox = Sandbox(where, permissions.docker, [solution.resolve()], kubeconfig)
         env = {k: v for k, v in os.environ.items() if k != "D2K_KUBE_CONTEXT"}
         env.update(PATH=tool_path(), **{GRADING_ENV: "1"}, **sandbox.prepare())
+        if permissions.docker and kubeconfig:  # lab 04 loads the image it tagged
+            loader = stack.enter_context(image_loader.serving(where / "images.sock", sandbox.owner))
+            env[image_loader.LOADER_ENV] = loader
         _run(nb, roles, report, sandbox, env, cell_timeout, capture)
         reach = permissions.describe() if kubeconfig else "no cluster access"
         report.sandbox = f"{sandbox.describe()}; {reach}"

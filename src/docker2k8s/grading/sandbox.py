@@ -33,6 +33,9 @@ from docker2k8s.paths import REPO_ROOT, cache_dir
 
 LEARNER = "d2k-learner"
 DOCKER_SOCKET = Path("/var/run/docker.sock")
+# The Compose stack's database passwords, in a folder only root may enter. A lab that runs the
+# stack reads them (and Docker mounts them from this very path), so the kernel sees a copy there.
+COMPOSE_SECRETS = REPO_ROOT / "apps" / "secrets"
 
 
 class SandboxUnavailable(D2KError):
@@ -53,8 +56,17 @@ class Sandbox:
         return self.workspace / "home"
 
     @property
+    def _secrets(self) -> Path:
+        return self.workspace / "compose-secrets"
+
+    @property
     def isolated(self) -> bool:
         return os.geteuid() == 0
+
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """(uid, gid) of the user the kernel runs as, when that is not the grader's."""
+        return (learner().pw_uid, learner().pw_gid) if self.isolated else None
 
     def describe(self) -> str:
         docker = "with Docker's socket" if self.docker else "without Docker"
@@ -73,10 +85,12 @@ class Sandbox:
             shutil.copy(record.path(), kube / record.path().name)
         if not self.isolated and plugin_dir().is_dir():  # the user's own `docker compose`
             shutil.copytree(plugin_dir(), self.home / ".docker" / "cli-plugins", dirs_exist_ok=True)
-        if self.isolated:
-            user = learner()
+        if self.isolated and self.docker and (COMPOSE_SECRETS / "create.sh").exists():
+            subprocess.run([COMPOSE_SECRETS / "create.sh"], check=True, capture_output=True)
+            shutil.copytree(COMPOSE_SECRETS, self._secrets)
+        if self.owner:
             for path in [self.workspace, *self.workspace.rglob("*")]:
-                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+                os.chown(path, *self.owner, follow_symlinks=False)
         return {
             "HOME": str(self.home),
             "KUBECONFIG": str(kube / "config"),
@@ -104,7 +118,7 @@ class Sandbox:
         # What lives under a folder the learner cannot enter (root's home, a CI clone in a 0700
         # folder) is mounted again at the same path over an empty tmpfs, so absolute paths (the
         # venv's python link, editable installs) still resolve.
-        wanted = {Path(sys.base_prefix), Path(sys.prefix), REPO_ROOT, cache_dir() / "bin"}
+        wanted = {Path(sys.base_prefix), Path(sys.prefix), REPO_ROOT, cache_dir()}
         needed = [p for p in wanted if not any(o in p.parents for o in wanted)]
         closed = {p: c for p in needed if (c := _closed_ancestor(p))}
         for folder in sorted(set(closed.values())):
@@ -119,12 +133,15 @@ class Sandbox:
                 args += ["--tmpfs", str(secret)]
             elif secret.exists():
                 args += ["--ro-bind", "/dev/null", str(secret)]
+        if self._secrets.is_dir():
+            args += ["--ro-bind", str(self._secrets), str(COMPOSE_SECRETS)]
         args += ["--bind", str(self.workspace), str(self.workspace), "--chdir", str(self.workspace)]
         setpriv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}"]
         setpriv += [f"--groups={','.join(groups)}"] if groups else ["--clear-groups"]
-        # Inside, the kernel's parent is bwrap's init, not the grader: ipykernel would take that
-        # for its parent's death. bwrap ends the sandbox when the grader ends (--die-with-parent).
-        setpriv += ["--inh-caps=-all", "--bounding-set=-all", "env", "-u", "JPY_PARENT_PID"]
+        # Inside, the kernel's parent is bwrap's init (PID 1), not the grader: told so, ipykernel
+        # neither takes it for its parent's death nor prints a standalone kernel's banner. bwrap
+        # ends the sandbox when the grader ends (--die-with-parent).
+        setpriv += ["--inh-caps=-all", "--bounding-set=-all", "env", "JPY_PARENT_PID=1"]
         return [*args, "--", *setpriv, *command]
 
 
@@ -168,9 +185,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
-        if self.sandbox and self.sandbox.isolated:
-            user = learner()
-            os.chown(self.connection_file, user.pw_uid, user.pw_gid)
+        if self.sandbox and self.sandbox.owner:
+            os.chown(self.connection_file, *self.sandbox.owner)
 
 
 def kernel_manager(sandbox: Sandbox) -> SandboxedKernelManager:

@@ -26,8 +26,8 @@ from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
 # Folders of apps/k8s whose manifests follow the same rules as the running app's: lab 09's GPU
-# scheduling, lab 10's Jobs.
-K8S_SUBDIRS = ("gpu", "jobs")
+# scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling.
+K8S_SUBDIRS = ("gpu", "jobs", "health")
 CHAPTERS = REPO_ROOT / "docs" / "chapters"
 CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
 CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"

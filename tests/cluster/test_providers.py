@@ -142,7 +142,7 @@ def test_up_records_the_provider_and_status_names_it(cluster: Provider, d2k) -> 
     assert f"provider {cluster.name}" in done.stdout
     rows = ["nodes", *(f"add-on {a.name}" for a in installed_addons(cluster)), "cluster DNS"]
     rows += ["GPUs", "default StorageClass", "metrics API", "batch queue", "permissions"]
-    rows += ["Ingress and Gateway API"]
+    rows += ["Ingress and Gateway API", "custom metrics API"]
     for row in rows:
         assert row in done.stdout, done.stdout
 

@@ -29,6 +29,8 @@ MODULES = {
     "kompose": ("github.com/kubernetes/kompose", "kompose"),
     "kueue": ("sigs.k8s.io/kueue", "kueue"),
     "traefik": ("github.com/traefik/traefik/v3", "traefik"),
+    "prometheus": ("github.com/prometheus/prometheus", "prometheus"),
+    "prometheus-adapter": ("sigs.k8s.io/prometheus-adapter", "prometheus-adapter"),
 }
 # Kubernetes' staging modules our own programs may build on.
 STAGING = {

@@ -59,8 +59,10 @@ class Addon:
     # upstream/: the project's own manifests at the pinned version, never copied.
     upstream: Upstream | None = None
     # Certificates its servers read, issued from the cluster CA; the CA is also set as the
-    # caBundle of its webhook configurations (those matching `selector`).
+    # caBundle of its webhook configurations and APIServices (those matching `selector`).
     certificates: tuple[ServingCert, ...] = ()
+    # Add-ons it cannot work without: installed with it where d2k picks add-ons (external).
+    requires: tuple[str, ...] = ()
 
     def directory(self) -> Path:
         return cluster_dir() / "addons" / self.name
@@ -171,6 +173,22 @@ ADDONS = (
         upstream=Upstream(gobuild.TRAEFIK, "sigs.k8s.io/gateway-api", "config/crd"),
     ),
     Addon(
+        "prometheus",
+        "metrics scraped from annotated Pods",
+        (_node(node_images.PROMETHEUS),),
+        "monitoring",
+        "app.kubernetes.io/name=prometheus",
+    ),
+    Addon(
+        "prometheus-adapter",
+        "custom metrics API from Prometheus, for HPAs",
+        (_node(node_images.PROMETHEUS_ADAPTER),),
+        "monitoring",
+        "app.kubernetes.io/name=prometheus-adapter",
+        certificates=(ServingCert("prometheus-adapter-serving-cert", "prometheus-adapter"),),
+        requires=("prometheus",),
+    ),
+    Addon(
         "gpu-pool",
         "simulated GPU nodes (KWOK)",
         (_node(node_images.KWOK),),
@@ -194,6 +212,8 @@ def template_values() -> dict[str, str]:
         "kueue_image": node_images.KUEUE.ref,
         "traefik_image": node_images.TRAEFIK.ref,
         "traefik_version": versions.TRAEFIK,
+        "prometheus_image": node_images.PROMETHEUS.ref,
+        "prometheus_adapter_image": node_images.PROMETHEUS_ADAPTER.ref,
         "gateway_http_port": str(gateway.HTTP_PORT),
         "gateway_https_port": str(gateway.HTTPS_PORT),
         "registry_port": str(registry.PORT),

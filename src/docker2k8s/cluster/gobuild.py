@@ -228,6 +228,36 @@ TRAEFIK = GoProgram(
     ),
 )
 
+
+def prometheus_release(module_version: str = versions.PROMETHEUS) -> str:
+    """Prometheus numbers its Go module v0.3XX.Y for release 3.XX.Y: `3.16.0` for v0.316.0."""
+    _zero, minor, patch = module_version.lstrip("v").split(".")
+    return f"{int(minor) // 100}.{int(minor) % 100}.{patch}"
+
+
+# Prometheus, which scrapes the Pods that ask for it (lab 11's queue autoscaling), with
+# Kubernetes service discovery only: the tags its plugins/ folder defines for that.
+PROMETHEUS = GoProgram(
+    name="prometheus",
+    version=versions.PROMETHEUS,
+    module="go/prometheus",
+    packages=("github.com/prometheus/prometheus/cmd/prometheus",),
+    binaries=("prometheus",),
+    ldflags=(
+        f"-X github.com/prometheus/common/version.Version={prometheus_release()}",
+        "-X github.com/prometheus/common/version.Branch=docker2k8s",
+    ),
+    tags=("remove_all_sd", "enable_kubernetes_sd"),
+)
+# prometheus-adapter: Prometheus queries served as the custom metrics API to HPAs.
+PROMETHEUS_ADAPTER = GoProgram(
+    name="prometheus-adapter",
+    version=versions.PROMETHEUS_ADAPTER,
+    module="go/prometheus-adapter",
+    packages=("sigs.k8s.io/prometheus-adapter/cmd/adapter",),
+    binaries=("adapter",),
+)
+
 # The kind CLI, for a laptop without one (kind.py) and for checking cluster/kind.yaml with kind's
 # own loader (tests).
 KIND = GoProgram(
@@ -262,6 +292,8 @@ CLUSTER_PROGRAMS = (
     REGISTRY,
     KUEUE,
     TRAEFIK,
+    PROMETHEUS,
+    PROMETHEUS_ADAPTER,
 )
 ALL_PROGRAMS = (*CLUSTER_PROGRAMS, COMPOSE, KIND, KOMPOSE)
 

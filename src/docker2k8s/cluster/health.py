@@ -13,7 +13,7 @@ from rich.console import Console
 
 from docker2k8s.errors import D2KError
 
-from .addons import Addon
+from .addons import Addon, by_name
 from .provider import ComponentHealth, Provider
 
 Check = Callable[[], tuple[bool, str]]
@@ -22,6 +22,7 @@ PRODUCT = "nvidia.com/gpu.product"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
 METRICS = "/apis/metrics.k8s.io/v1beta1/nodes"
+CUSTOM_METRICS = "/apis/custom.metrics.k8s.io/v1beta2"  # what an HPA on the queue reads
 QUEUE = "gpus"  # the ClusterQueue the batch labs' LocalQueues point at
 # What a learner does in a lab, asked with `kubectl auth can-i`.
 LAB_VERBS = (
@@ -168,6 +169,20 @@ def metrics_api(provider: Provider) -> tuple[bool, str]:
     )
 
 
+def custom_metrics_api(provider: Provider) -> tuple[bool, str]:
+    """The custom metrics API answers: lab 11 scales the inference server on its queue."""
+    done = provider.kubectl("get", "--raw", CUSTOM_METRICS, check=False, timeout=10)
+    if done.returncode != 0:
+        return False, (
+            f"{CUSTOM_METRICS}: {done.stderr.strip()[-200:]}; autoscaling on the inference "
+            "queue needs Prometheus and prometheus-adapter (cluster/addons/prometheus, "
+            "cluster/addons/prometheus-adapter)"
+        )
+    resources = json.loads(done.stdout).get("resources") or []
+    names = sorted({r["name"].split("/", 1)[-1] for r in resources})
+    return True, f"{CUSTOM_METRICS} answers, {len(names)} metrics of scraped Pods"
+
+
 def gpu_queue(provider: Provider) -> tuple[bool, str]:
     done = provider.kubectl("get", "clusterqueue", QUEUE, "-o", "json", check=False, timeout=10)
     if done.returncode != 0:
@@ -219,6 +234,7 @@ LAB_NEEDS: tuple[tuple[str, Callable[[Provider], tuple[bool, str]], str | None],
     ("GPUs", gpus, None),
     ("default StorageClass", default_storage, "storage"),
     ("metrics API", metrics_api, "metrics-server"),
+    ("custom metrics API (queue autoscaling)", custom_metrics_api, "prometheus-adapter"),
     ("batch queue (Kueue)", gpu_queue, "kueue"),
     ("Ingress and Gateway API", ingress_and_gateway, "gateway"),
     ("permissions for the labs", permissions, None),
@@ -237,10 +253,12 @@ def lab_needs(provider: Provider) -> list[ComponentHealth]:
 
 
 def addons_for_missing_needs(provider: Provider) -> list[str]:
-    """The workshop add-ons that would provide what this cluster lacks."""
+    """The workshop add-ons that would provide what this cluster lacks (with those they need:
+    prometheus-adapter reads Prometheus)."""
     provides = {name: addon for name, _check, addon in LAB_NEEDS if addon}
     missing = [row.name for row in lab_needs(provider) if not row.healthy]
-    return [provides[name] for name in missing if name in provides]
+    chosen = [provides[name] for name in missing if name in provides]
+    return [needed for name in chosen for needed in (*by_name(name).requires, name)]
 
 
 def cluster_rows(provider: Provider) -> list[ComponentHealth]:

@@ -66,6 +66,8 @@ GPU_DRA_DRIVER = _image(gobuild.GPU_DRA_DRIVER)
 REGISTRY = _image(gobuild.REGISTRY)
 KUEUE = _image(gobuild.KUEUE)
 TRAEFIK = _image(gobuild.TRAEFIK)
+PROMETHEUS = _image(gobuild.PROMETHEUS)
+PROMETHEUS_ADAPTER = _image(gobuild.PROMETHEUS_ADAPTER)
 NODE_IMAGES = (
     PAUSE,
     COREDNS,
@@ -76,4 +78,6 @@ NODE_IMAGES = (
     REGISTRY,
     KUEUE,
     TRAEFIK,
+    PROMETHEUS,
+    PROMETHEUS_ADAPTER,
 )

@@ -94,7 +94,8 @@ def ensure_certificate(provider: Provider, namespace: str, cert: ServingCert) ->
 
 def inject_ca(provider: Provider, selector: str) -> int:
     """Set the cluster CA as `caBundle` in every webhook of the configurations matching
-    `selector`; return how many webhooks changed."""
+    `selector`, and of the APIServices matching it (an aggregated API server, like a webhook, is
+    an HTTPS server the API server calls); return how many changed."""
     bundle = _b64(provider.cluster_ca()[0])
     changed = 0
     for kind in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations"):
@@ -109,4 +110,13 @@ def inject_ca(provider: Provider, selector: str) -> int:
                 name = config["metadata"]["name"]
                 provider.kubectl("patch", kind, name, "--type=json", "-p", json.dumps(patch))
                 changed += len(patch)
+    listed = json.loads(provider.kubectl("get", "apiservices", "-l", selector, "-o", "json").stdout)
+    for service in listed["items"]:
+        # One that skips verification (Kueue's visibility API) stays as its add-on wrote it.
+        spec = service["spec"]
+        if not spec.get("insecureSkipTLSVerify") and spec.get("caBundle") != bundle:
+            patch = {"spec": {"caBundle": bundle}}
+            name = service["metadata"]["name"]
+            provider.kubectl("patch", "apiservice", name, "--type=merge", "-p", json.dumps(patch))
+            changed += 1
     return changed

@@ -26,8 +26,14 @@ from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
 # Folders of apps/k8s whose manifests follow the same rules as the running app's: lab 09's GPU
-# scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling.
-K8S_SUBDIRS = ("gpu", "jobs", "health")
+# scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling (on CPU, on the queue).
+K8S_SUBDIRS = ("gpu", "jobs", "health", "autoscaling")
+# Files written before the chapter section that shows them: chapter 11's "Scaling on the queue"
+# includes these once it is written (and then they leave this list: the test says so).
+AWAITING_A_CHAPTER = {
+    "autoscaling/inference-deployment.yaml",
+    "autoscaling/inference-queue-hpa.yaml",
+}
 CHAPTERS = REPO_ROOT / "docs" / "chapters"
 CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
 CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
@@ -343,12 +349,16 @@ def test_every_file_says_which_lab_uses_it() -> None:
 def test_every_manifest_is_shown_in_a_chapter() -> None:
     """The chapters include the real files (pymdownx.snippets), never copies."""
     text = "\n".join(p.read_text() for p in CHAPTERS.glob("*.md"))
-    missing = [
+    missing = {
         manifest_name(p)
         for p in manifest_files()
         if f'--8<-- "apps/k8s/{manifest_name(p)}"' not in text
-    ]
-    assert not missing, f"not included in any docs/chapters page: {missing}"
+    }
+    assert missing <= AWAITING_A_CHAPTER, (
+        f"not included in any docs/chapters page: {sorted(missing - AWAITING_A_CHAPTER)}"
+    )
+    shown = AWAITING_A_CHAPTER - missing
+    assert not shown, f"included in a chapter now: remove {sorted(shown)} from AWAITING_A_CHAPTER"
 
 
 # ---- the cheat sheet's objects ---------------------------------------------------------------

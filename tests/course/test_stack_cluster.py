@@ -7,6 +7,8 @@ Everything happens in a namespace of its own, deleted at the end.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import secrets
@@ -123,25 +125,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def web_url(stack: str) -> Iterator[str]:
-    """`kubectl port-forward service/web PORT:80`, as chapter 05 shows."""
+@contextlib.contextmanager
+def port_forward(namespace: str, target: str, remote_port: int) -> Iterator[str]:
+    """`kubectl port-forward TARGET PORT:REMOTE`, as chapter 05 shows; the local URL."""
     port = free_port()
     forward = subprocess.Popen(
-        [
-            "kubectl",
-            "--context",
-            CONTEXT_NAME,
-            "port-forward",
-            "-n",
-            stack,
-            "service/web",
-            f"{port}:80",
-        ],
+        ["kubectl", "--context", CONTEXT_NAME, "port-forward", "-n", namespace, target,
+         f"{port}:{remote_port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
+    )  # fmt: skip
     try:
         line = forward.stdout.readline() if forward.stdout else ""
         assert line.startswith("Forwarding from"), f"port-forward said: {line!r}"
@@ -149,6 +143,12 @@ def web_url(stack: str) -> Iterator[str]:
     finally:
         forward.terminate()
         forward.wait(timeout=10)
+
+
+@pytest.fixture
+def web_url(stack: str) -> Iterator[str]:
+    with port_forward(stack, "service/web", 80) as url:
+        yield url
 
 
 def inference_info(namespace: str, check: bool = True) -> dict | None:
@@ -307,3 +307,44 @@ def test_killing_the_inference_server_mid_reply_keeps_the_message(web_url: str, 
     )
     again = chat_as_the_page_does(web_url, "And now?", conversation_id)
     assert [kind for kind, _ in again if kind == "error"] == [] and again[-1][1]["message_id"]
+
+
+def test_inference_under_ten_times_its_concurrency_limit(stack: str) -> None:
+    """40 requests at once at a server that takes 4: the rest get TGI's 429, none leaks its slot
+    (the next request is served, the queue drains to 0), and health stays true (the Pod is Ready
+    and was not restarted)."""
+    limit = 4
+    kubectl(
+        "set", "env", "-n", stack, "deployment/inference",
+        f"MAX_CONCURRENT_REQUESTS={limit}", "TOKEN_DELAY_MS=50",
+    )  # fmt: skip
+    kubectl("rollout", "status", "-n", stack, "deployment/inference", "--timeout=180s", timeout=200)
+    body = {"inputs": "A pod", "parameters": {"max_new_tokens": 30, "stop": ["zzz"]}}
+
+    async def burst(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(
+                *(client.post(f"{url}/generate", json=body) for _ in range(10 * limit))
+            )
+
+    with port_forward(stack, "deployment/inference", 80) as url:
+        answers = asyncio.run(burst(url))
+        codes = [a.status_code for a in answers]
+        assert set(codes) == {200, 429} and codes.count(200) >= limit, codes
+        assert all(
+            a.json() == {"error": "Model is overloaded", "error_type": "overloaded"}
+            for a in answers
+            if a.status_code == 429
+        )
+        after = httpx.post(f"{url}/generate", json=body, timeout=60)
+        assert after.status_code == 200, "a slot leaked: the server refuses after the burst"
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+        assert re.search(r"^tgi_queue_size 0$", metrics, re.M), metrics
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    pod = json.loads(kubectl("get", "pods", "-n", stack, "-l", "app=inference", "-o", "json"))
+    statuses = [
+        p["status"]["containerStatuses"][0]
+        for p in pod["items"]
+        if not p["metadata"].get("deletionTimestamp")
+    ]
+    assert all(s["ready"] and s["restartCount"] == 0 for s in statuses), statuses

@@ -145,3 +145,31 @@ def cluster():
         return clusters.up(os.environ.get("D2K_CLUSTER_PROVIDER", "auto"))
     except D2KError as error:
         pytest.fail(f"`d2k cluster up` failed: {error}")
+
+
+# Wall time per area (the folder under tests/, and each graded lab on its own), summed over the
+# setup, call and teardown of its tests and printed at the end: where `make test` spends its time.
+_SECONDS_BY_AREA: dict[str, float] = {}
+
+
+def _area(nodeid: str) -> str:
+    path, _, name = nodeid.partition("::")
+    parts = Path(path).parts
+    if path.endswith("test_lab_grading.py") and "[" in name:
+        return f"course: lab {name.split('[', 1)[1][:2]} graded"
+    return parts[1] if len(parts) > 2 else parts[-1]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    area = _area(report.nodeid)
+    _SECONDS_BY_AREA[area] = _SECONDS_BY_AREA.get(area, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _SECONDS_BY_AREA:
+        return
+    terminalreporter.section("time per area")
+    for area, seconds in sorted(_SECONDS_BY_AREA.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds / 60:7.1f} min  {area}")
+    total = sum(_SECONDS_BY_AREA.values())
+    terminalreporter.write_line(f"{total / 60:7.1f} min  in all")

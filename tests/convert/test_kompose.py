@@ -3,10 +3,19 @@ lab 08 compares `d2k convert compose` with. These are kompose's behaviours the d
 
 from __future__ import annotations
 
+import subprocess
+
+import pytest
 import yaml
 
 from docker2k8s import versions
 from docker2k8s.images import APPS_DIR
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compose_secrets() -> None:
+    """kompose reads the password files compose.yaml names; create.sh makes them once."""
+    subprocess.run([APPS_DIR / "secrets" / "create.sh"], check=True, capture_output=True)
 
 
 def test_kompose_is_the_pinned_release(d2k):

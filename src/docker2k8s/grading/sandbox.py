@@ -165,11 +165,17 @@ def learner() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(LEARNER)
     except KeyError:
-        subprocess.run(
+        made = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", LEARNER],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if made.returncode != 0:
+            raise SandboxUnavailable(
+                f"could not make the user {LEARNER} the learner's kernel runs as: "
+                f"{made.stderr.strip()}",
+                fix=f"useradd --system --no-create-home --shell /usr/sbin/nologin {LEARNER}",
+            ) from None
         return pwd.getpwnam(LEARNER)
 
 

@@ -41,6 +41,8 @@ API_VERSIONS = {
     "Workload": "kueue.x-k8s.io/v1beta2",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "Ingress": "networking.k8s.io/v1",
+    "Gateway": "gateway.networking.k8s.io/v1",
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
     "EndpointSlice": "discovery.k8s.io/v1",
     "StorageClass": "storage.k8s.io/v1",
     "PriorityClass": "scheduling.k8s.io/v1",

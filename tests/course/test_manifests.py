@@ -26,8 +26,9 @@ from docker2k8s.paths import REPO_ROOT
 
 K8S_DIR = REPO_ROOT / "apps" / "k8s"
 # Folders of apps/k8s whose manifests follow the same rules as the running app's: lab 09's GPU
-# scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling (on CPU, on the queue).
-K8S_SUBDIRS = ("gpu", "jobs", "health", "autoscaling")
+# scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling (on CPU, on the queue),
+# lab 12's ways in and model versions.
+K8S_SUBDIRS = ("gpu", "jobs", "health", "autoscaling", "exposing")
 # Files written before the chapter section that shows them: chapter 11's "Scaling on the queue"
 # includes these once it is written (and then they leave this list: the test says so).
 AWAITING_A_CHAPTER = {
@@ -38,10 +39,14 @@ CHAPTERS = REPO_ROOT / "docs" / "chapters"
 CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
 CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
 # Kinds of add-ons (custom resources) the pinned schemas do not know: the cheat sheet shows them
-# for clusters that install the add-on.
+# for clusters that install the add-on, and lab 12 writes the Gateway API's (the cluster's API
+# server checks those against the add-on's CRDs when the lab applies them).
 ADDON_KINDS = {
     ("serving.kserve.io/v1beta1", "InferenceService"),
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
+    ("gateway.networking.k8s.io/v1", "Gateway"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "ReferenceGrant"),
 }
 # A fenced YAML block of a Markdown page, possibly indented (inside a content tab).
 YAML_FENCE = re.compile(

@@ -1,6 +1,7 @@
 """The Kubernetes-aware conditions used by lab checks, against the real cluster."""
 
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -67,6 +68,17 @@ def test_rollout_and_pods_ready(namespace):
         kube.pods_ready(namespace, "app=hello", count=3, timeout=2)
     with pytest.raises(AssertionError, match="wants 2 replicas, expected 5"):
         kube.deployment_available("hello", namespace, replicas=5, timeout=1)
+
+
+def test_a_missing_deployment_is_not_waited_for(namespace):
+    """Only a person makes a Deployment: if there is none when its check runs, there will be none
+    (the waiting a rollout gets is for the controllers)."""
+    started = time.monotonic()
+    with pytest.raises(
+        AssertionError, match=f"no Deployment named 'nope' in namespace {namespace}"
+    ):
+        kube.deployment_available("nope", namespace, timeout=600)
+    assert time.monotonic() - started < 60, "it waited for a Deployment nobody makes"
 
 
 def test_node_has_image(cluster):

@@ -166,7 +166,8 @@ def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -
 def deployment_available(
     name: str, namespace: str, replicas: int | None = None, timeout: float = 120
 ) -> dict[str, Any]:
-    """The Deployment's rollout finished: every wanted replica updated and available."""
+    """The Deployment's rollout finished: every wanted replica updated and available (waiting up
+    to `timeout` seconds for the controllers; not for the Deployment itself to appear)."""
 
     def available() -> dict[str, Any]:
         deployment = get("Deployment", name, namespace)
@@ -183,4 +184,5 @@ def deployment_available(
             )
         return deployment
 
+    get("Deployment", name, namespace)  # none yet: only a person makes one, waiting will not
     return eventually(available, timeout)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from docker2k8s import versions
-from docker2k8s.cluster import Provider, addons, gobuild, names, record, registry
+from docker2k8s.cluster import Provider, addons, get_provider, gobuild, names, record, registry
 from docker2k8s.cluster.actions import installed_addons
 from docker2k8s.cluster.external import ExternalProvider
 from docker2k8s.cluster.kind import KindProvider, config_path, kind_usable
@@ -164,3 +164,33 @@ def test_up_as_non_root_names_the_fix(tmp_path, d2k) -> None:
     assert done.returncode == 1, done.stdout + done.stderr
     assert "needs root" in done.stderr and "sudo d2k cluster up" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME of the test's own: the record and kubeconfigs of the running cluster stay as is."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def _bin(folder: Path, scripts: dict[str, str]) -> str:
+    """A PATH entry holding small shell `scripts` (name -> body) that stand in for host tools."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in scripts.items():
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+def test_auto_is_the_recorded_provider_whatever_is_on_path(home: Path, monkeypatch) -> None:
+    """A notebook kernel without kind on PATH still finds the kind cluster `up` recorded, and a
+    kind on PATH does not turn a recorded local cluster into a kind one."""
+    without_kind = _bin(home / "plain", {})
+    with_kind = _bin(home / "laptop", {"kind": 'echo "kind v0.30.0"'})
+    monkeypatch.setenv("PATH", without_kind)
+    assert get_provider("auto").name == "local"  # nothing recorded, no kind: the guess
+    record.save("kind")
+    assert get_provider("auto").name == "kind"
+    record.save("local")
+    monkeypatch.setenv("PATH", with_kind)
+    assert get_provider("auto").name == "local"

@@ -21,12 +21,17 @@ PROVIDERS = ("auto", "local", "kind", "external")
 
 
 def get_provider(name: str = "auto") -> Provider:
-    """The provider called `name`; `auto` picks kind when it can work here, else local."""
+    """The provider called `name`. `auto` is the one `up` recorded, so a shell or a notebook
+    kernel with another PATH finds the same cluster; with none recorded, kind when it can work
+    here, else local."""
     from .external import ExternalProvider
     from .kind import KindProvider, kind_usable
     from .local import LocalProvider
 
     if name == "auto":
+        recorded = record.provider()
+        if recorded in PROVIDERS and recorded != "auto":
+            return get_provider(recorded)
         usable, _reason = kind_usable()
         return KindProvider() if usable else LocalProvider()
     if name == "local":

@@ -19,7 +19,11 @@ console = Console(stderr=True)
 @app.command()
 def up(
     provider: Annotated[
-        str, typer.Option(help=f"Which cluster to run: {', '.join(cluster.PROVIDERS)}.")
+        str,
+        typer.Option(
+            help=f"Which cluster to run: {', '.join(cluster.PROVIDERS)} (the one `up` recorded; "
+            "on a first `up`, kind where it works, else local)."
+        ),
     ] = "auto",
 ) -> None:
     """Create or start the cluster (harmless when it already runs)."""

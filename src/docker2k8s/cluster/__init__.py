@@ -86,15 +86,18 @@ def use(
 
 
 def down(purge: bool = False, console: Console | None = None) -> None:
-    """Stop the recorded cluster; `purge` also deletes its data and its kubeconfig entries."""
+    """Stop the recorded cluster. Once it is gone (`purge`, or kind, whose `down` deletes it),
+    its kubeconfig entries and the record go too."""
     from . import kubeconfig
 
     console = console or Console(stderr=True)
     provider = current()
-    if purge:
-        kubeconfig.remove_from(kubeconfig.user_kubeconfig(), provider.kubeconfig())
+    ours = kubeconfig.load(provider.kubeconfig())  # read first: kind deletes it with the cluster
     provider.down(console, purge=purge)
-    if purge:
+    if purge or not provider.exists():
+        # A context left behind would stay current and point at nothing; kubectl, the labs and
+        # the grader would all pick it up.
+        kubeconfig.remove_entries(kubeconfig.user_kubeconfig(), ours)
         record.clear()
 
 

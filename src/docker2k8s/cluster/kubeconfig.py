@@ -116,12 +116,12 @@ def merge_into(target: Path, source: Path) -> None:
     write(target, merged)
 
 
-def remove_from(target: Path, source: Path) -> None:
-    """Take the entries of `source` out of `target` (when the cluster is deleted)."""
-    if not target.exists() or not source.exists():
+def remove_entries(target: Path, ours: dict[str, Any]) -> None:
+    """Take the entries of the kubeconfig `ours` out of `target` (when the cluster is deleted);
+    CONTEXT_NAME stops being the current context."""
+    if not target.exists() or not ours:
         return
     existing = load(target)
-    ours = load(source)
     for key in ("clusters", "users", "contexts"):
         names = {entry["name"] for entry in ours.get(key) or []}
         existing[key] = [i for i in existing.get(key) or [] if i.get("name") not in names]

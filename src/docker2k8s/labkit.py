@@ -27,6 +27,7 @@ from typing import Any
 import docker
 
 from docker2k8s import lab_settings
+from docker2k8s.cluster import kubectl
 
 # What a rejected manifest usually means, by a piece of kubectl's message: the hint printed with it.
 REJECTION_HINTS = [
@@ -94,7 +95,7 @@ def apply(path: str | os.PathLike, namespace: str | None = None) -> str:
 
 
 def _kubectl(args: list[str], stdin: str | None, what: str) -> str:
-    done = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
+    done = subprocess.run([kubectl.on_path(), *args], input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         message = done.stderr.strip()
         hints = [hint for piece, hint in REJECTION_HINTS if piece in message]
@@ -212,7 +213,7 @@ def wait_for_log(
         names = run(f"kubectl get pods -n {namespace} -l {shlex.quote(selector)} -o name").split()
         for name in names:
             done = subprocess.run(
-                ["kubectl", "logs", "-n", namespace, name], capture_output=True, text=True
+                [kubectl.on_path(), "logs", "-n", namespace, name], capture_output=True, text=True
             )
             if text in done.stdout:
                 return name.removeprefix("pod/")
@@ -225,11 +226,8 @@ def wait_for_log(
 def sql(query: str, namespace: str | None = None, pod: str = "db-0") -> str:
     """Run SQL as the user `chat` in the database Pod, with the password of its mounted Secret."""
     client = 'MYSQL_PWD="$(cat /run/secrets/db/password)" exec mariadb -uchat chat -N -B -e "$0"'
-    done = subprocess.run(
-        ["kubectl", "exec", "-n", _namespace(namespace), pod, "--", "sh", "-c", client, query],
-        capture_output=True,
-        text=True,
-    )
+    command = ["exec", "-n", _namespace(namespace), pod, "--", "sh", "-c", client, query]
+    done = subprocess.run([kubectl.on_path(), *command], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"SQL {query!r} failed: {done.stderr.strip()}")
     return done.stdout

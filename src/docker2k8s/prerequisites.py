@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docker2k8s import compose_plugin, processes, shell, versions
+from docker2k8s.cluster import kubectl
 from docker2k8s.cluster.gobuild import KOMPOSE, build, find_go, is_built, required_go
 from docker2k8s.errors import D2KError
 from docker2k8s.paths import cache_dir
@@ -278,6 +279,12 @@ PREREQUISITES: list[Prerequisite] = [
     ),
     Prerequisite(
         "kind", KIND, _command("kind", "version"), f"go install sigs.k8s.io/kind@{versions.KIND}"
+    ),
+    Prerequisite(
+        "kubectl (the labs run it; kind brings none)",
+        KIND,
+        _command("kubectl", "version", "--client"),
+        kubectl.INSTALL,
     ),
     Prerequisite(
         "Test packages",

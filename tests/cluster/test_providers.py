@@ -254,3 +254,24 @@ def test_down_on_kind_removes_the_context(home: Path, monkeypatch) -> None:
     assert record.provider() is None  # `d2k cluster status` says to run `up`
     with pytest.raises(D2KError, match="No workshop cluster"):
         clusters.current()
+
+
+def test_kind_up_without_kubectl_names_the_fix(home: Path, d2k, monkeypatch) -> None:
+    """kind brings no kubectl and the labs run it: `up` says how to get one before it creates a
+    cluster, and a lab helper says the same instead of a traceback."""
+    from docker2k8s import labkit
+    from docker2k8s.cluster.kubectl import KubectlMissing
+
+    kind = _bin(home / "bin", {"kind": 'touch "$HOME/kind-ran"; exit 1'})
+    env = {**os.environ, "PATH": kind, "COLUMNS": "200"}
+    done = d2k("cluster", "up", "--provider", "kind", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "kubectl is not installed" in done.stderr and "Install Tools" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (home / "kind-ran").exists()  # checked before creating anything
+
+    monkeypatch.setenv("PATH", kind)  # as a notebook kernel started without kubectl on PATH
+    manifest = home / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\n")
+    with pytest.raises(KubectlMissing, match="Install Tools"):
+        labkit.apply(manifest, namespace="lab03")

@@ -75,3 +75,11 @@ def test_state_and_cache_dirs_can_be_moved(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("D2K_CACHE_DIR", str(tmp_path / "c"))
     monkeypatch.setenv("D2K_STATE_DIR", str(tmp_path / "s"))
     assert paths.cache_dir() == tmp_path / "c" and paths.state_dir() == tmp_path / "s"
+
+
+def test_kubectl_is_checked_for_kind(d2k, tmp_path):
+    """kind brings no kubectl: the doctor's kind rows say how to get one."""
+    env = dict(os.environ, PATH=str(tmp_path), COLUMNS="300")
+    result = d2k("doctor", "--only", "kind cluster", env=env)
+    row = next(line for line in result.stdout.splitlines() if "kubectl" in line)
+    assert "missing" in row and "Install Tools" in row, result.stdout

@@ -77,6 +77,7 @@ class KindProvider:
         return CLUSTER_NAME in self._kind("get", "clusters", check=False).stdout.split()
 
     def up(self, console: Console) -> None:
+        kubectl.on_path()  # kind brings none, and the labs run `kubectl`: checked before creating
         if not self.exists():
             with console.status(f"kind: creating cluster {CLUSTER_NAME} ({NODE_IMAGE})"):
                 self._kind(

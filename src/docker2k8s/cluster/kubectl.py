@@ -12,16 +12,35 @@ from docker2k8s.errors import D2KError
 from . import gobuild
 from .names import CONTEXT_NAME
 
+# kind and existing clusters bring no kubectl; the local provider builds one and links it.
+INSTALL = (
+    f"install kubectl {versions.KUBERNETES} and put it on PATH (the Kubernetes docs' "
+    "'Install Tools' page has it for Linux, macOS and Windows), or run the local cluster "
+    "(`sudo d2k cluster up --provider local`), which builds it"
+)
+
+
+class KubectlMissing(D2KError):
+    """No kubectl where the labs and d2k look for it."""
+
+    def __init__(self) -> None:
+        super().__init__("kubectl is not installed (not on PATH).", INSTALL)
+
+
+def on_path() -> str:
+    """The kubectl the labs run (`!kubectl ...` finds it on PATH), or KubectlMissing."""
+    found = shutil.which("kubectl")
+    if found is None:
+        raise KubectlMissing()
+    return found
+
 
 def binary() -> Path | str:
     """The kubectl on PATH, else the one the local cluster built."""
     built = gobuild.KUBERNETES.binary("kubectl")
     found = shutil.which("kubectl") or (built if built.exists() else None)
     if found is None:
-        raise D2KError(
-            "kubectl is not installed.",
-            f"install kubectl {versions.KUBERNETES} (d2k doctor says how)",
-        )
+        raise KubectlMissing()
     return found
 
 

@@ -88,11 +88,24 @@ def setup(
         list[str] | None,
         typer.Option("--for", help=f"What to prepare: {', '.join(NEEDED_FOR)} (default: all)."),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Only show what would be installed and set up, and why.")
+    ] = False,
 ) -> None:
-    """Install the Debian packages the workshop needs, start Docker Engine, build Compose v2."""
+    """Install the Debian packages the workshop needs, start Docker Engine, build Compose v2.
+
+    Debian's Docker packages are left out where a Docker (Engine, CE or Desktop) is already here.
+    """
     wanted = set(for_ or NEEDED_FOR)
-    packages = {pkg for p in prerequisites.PREREQUISITES if p.needed_for in wanted for pkg in p.apt}
-    missing = prerequisites.missing_apt_packages(packages)
+    missing = prerequisites.missing_apt_packages(prerequisites.apt_packages(wanted))
+    missing, skipped = prerequisites.apt_plan(missing, prerequisites.existing_docker())
+    for package, why in skipped.items():
+        console.print(f"not installing {package}: {why}")
+    if dry_run:
+        console.print(f"would install: {' '.join(missing) or 'no Debian packages'}")
+        for prerequisite in prerequisites.repairs_due(wanted):
+            console.print(f"would set up: {prerequisite.name}")
+        return
     if missing:
         if os.geteuid() != 0:
             errors.print(
@@ -103,11 +116,8 @@ def setup(
         with console.status(f"apt-get install {' '.join(missing)}"):
             prerequisites.install_apt_packages(missing)
         console.print(f"installed {' '.join(missing)}")
-    for prerequisite in prerequisites.PREREQUISITES:
-        if prerequisite.needed_for not in wanted or prerequisite.repair is None:
-            continue
-        if prerequisite.check().ok:
-            continue
+    for prerequisite in prerequisites.repairs_due(wanted):
+        assert prerequisite.repair is not None
         console.print(f"setting up {prerequisite.name}")
         console.print(prerequisite.repair())
     console.print("[green]setup done[/]")

@@ -314,6 +314,42 @@ def check_all(needed_for: set[str] | None = None) -> list[tuple[Prerequisite, Fi
     return [(p, p.check()) for p in chosen]
 
 
+# Debian's Docker. It conflicts with any other Docker Engine (Docker CE's docker-ce and
+# containerd.io, Docker Desktop, a distribution's own), so setup installs it only where there is
+# no Docker at all.
+DEBIAN_DOCKER = frozenset({"docker.io", "containerd", "runc"})
+
+
+def apt_packages(needed_for: set[str]) -> set[str]:
+    """The Debian packages of the prerequisites for `needed_for`."""
+    return {pkg for p in PREREQUISITES if p.needed_for in needed_for for pkg in p.apt}
+
+
+def existing_docker() -> str | None:
+    """What shows that a Docker is already here (an Engine answering, or a docker CLI, as Docker
+    CE or Desktop leave when stopped), or None."""
+    engine = docker_engine()
+    if engine.ok:
+        return f"a Docker Engine answers ({engine.detail})"
+    cli = shutil.which("docker")
+    return f"a docker CLI is installed at {cli}" if cli else None
+
+
+def apt_plan(missing: list[str], docker: str | None) -> tuple[list[str], dict[str, str]]:
+    """Which of the `missing` Debian packages `d2k setup` installs, and why it leaves the others
+    out, given what `existing_docker()` found."""
+    if docker is None:
+        return missing, {}
+    skipped = {pkg: f"Docker is already here: {docker}" for pkg in missing if pkg in DEBIAN_DOCKER}
+    return [pkg for pkg in missing if pkg not in skipped], skipped
+
+
+def repairs_due(needed_for: set[str]) -> list[Prerequisite]:
+    """The prerequisites for `needed_for` that `d2k setup` repairs and that fail their check."""
+    return [p for p in PREREQUISITES
+            if p.needed_for in needed_for and p.repair and not p.check().ok]  # fmt: skip
+
+
 def missing_apt_packages(packages: set[str]) -> list[str]:
     """Debian packages of `packages` that dpkg does not report as installed."""
     missing = []

@@ -83,3 +83,40 @@ def test_kubectl_is_checked_for_kind(d2k, tmp_path):
     result = d2k("doctor", "--only", "kind cluster", env=env)
     row = next(line for line in result.stdout.splitlines() if "kubectl" in line)
     assert "missing" in row and "Install Tools" in row, result.stdout
+
+
+def test_setup_plan_leaves_debian_docker_out_where_a_docker_is():
+    missing = ["debootstrap", "docker.io", "containerd", "bubblewrap"]
+    install, skipped = prerequisites.apt_plan(missing, "a Docker Engine answers (Engine 27.3.1)")
+    assert install == ["debootstrap", "bubblewrap"]
+    assert set(skipped) == {"docker.io", "containerd"}
+    assert "Engine 27.3.1" in skipped["docker.io"]
+    assert prerequisites.apt_plan(missing, None) == (missing, {})  # no Docker at all: Debian's
+
+
+def test_setup_dry_run_on_a_host_with_docker_ce(d2k, tmp_path):
+    """Docker CE installed and stopped: its docker CLI is on PATH, its Engine does not answer, and
+    dpkg knows no docker.io. `d2k setup` must not install Debian's Docker over it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scripts = {
+        "docker": 'test "$1" = --version && echo "Docker version 27.3.1, build ce12230"\n',
+        "dpkg-query": 'printf "unknown ok not-installed"\n',  # every package missing
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}")
+        (bin_dir / name).chmod(0o755)
+    env = dict(
+        os.environ,
+        PATH=str(bin_dir),
+        DOCKER_HOST=f"unix://{tmp_path}/docker-ce-stopped.sock",
+        COLUMNS="300",
+    )
+    result = d2k("setup", "--dry-run", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    planned = next(line for line in result.stdout.splitlines() if "would install:" in line)
+    assert "debootstrap" in planned and "docker.io" not in planned, result.stdout
+    assert (
+        f"not installing docker.io: Docker is already here: a docker CLI is installed at "
+        f"{bin_dir}/docker" in result.stdout
+    )

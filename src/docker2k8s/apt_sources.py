@@ -6,13 +6,18 @@ works without configuration, and no mirror address is written into the project.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from docker2k8s.errors import D2KError
 
-APT_DIR = Path("/etc/apt")
+
+def apt_dir() -> Path:
+    """The host's apt configuration; D2K_APT_DIR points elsewhere (a chroot, a test's view of a
+    host without Debian's sources)."""
+    return Path(os.environ.get("D2K_APT_DIR") or "/etc/apt")
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,14 @@ def _entries(apt_dir: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def host_mirrors(suite: str, apt_dir: Path = APT_DIR) -> Mirrors:
-    entries = [(uri.rstrip("/"), s) for uri, s in _entries(apt_dir)]
+def host_mirrors(suite: str, folder: Path | None = None) -> Mirrors:
+    """The mirrors serving `suite` in the apt configuration `folder` (default: apt_dir())."""
+    folder = folder or apt_dir()
+    entries = [(uri.rstrip("/"), s) for uri, s in _entries(folder)]
     archive = next((uri for uri, s in entries if s == suite), None)
     if archive is None:
         raise D2KError(
-            f"No apt source for Debian {suite} in {apt_dir}.",
+            f"No apt source for Debian {suite} in {folder}.",
             "name a mirror with D2K_DEBIAN_MIRROR=http://MIRROR/debian (or --mirror)",
         )
     security = next((uri for uri, s in entries if s == f"{suite}-security"), None)

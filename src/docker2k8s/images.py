@@ -274,10 +274,8 @@ def build_app(
     assert spec.context is not None
     base_id = image_id(base)
     if base_id is None:
-        raise D2KError(
-            f"base image {base} is not in the local Docker Engine; build it first with "
-            f"`d2k images build base` (or pass --base IMAGE that you have pulled)"
-        )
+        fix = "d2k images build base" if base == BASE_REF else f"docker pull {base}; then again"
+        raise D2KError(f"The base image {base} is not in the local Docker Engine.", fix)
     key = context_hash(spec.context, base, base_id)
     if not force and _image_label(spec.ref, HASH_LABEL) == key:
         if image_id(spec.latest) != image_id(spec.ref):
@@ -342,11 +340,24 @@ def build_images(
 ) -> list[BuildResult]:
     """Build base + apps (or the named ones). `base` swaps the Debian-built base for any image
     (e.g. an official one when online); then no base is built."""
-    check_docker()
     specs = image_specs(names)
     if base and base != BASE_REF:
         specs = [s for s in specs if s.name != "base"]
-    mirror = mirror or os.environ.get("D2K_DEBIAN_MIRROR") or _host_archive()
+    return build_specs(specs, base or BASE_REF, force, mirror, on_step)
+
+
+def build_specs(
+    specs: list[ImageSpec],
+    base: str,
+    force: bool = False,
+    mirror: str | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+) -> list[BuildResult]:
+    """Build `specs` in order, the apps FROM `base`. Only building the Debian base itself needs a
+    Debian mirror: a host without bookworm apt sources (a laptop, macOS) builds on a pulled one."""
+    check_docker()
+    if any(spec.name == "base" for spec in specs):
+        mirror = mirror or os.environ.get("D2K_DEBIAN_MIRROR") or _host_archive()
     logs = cache_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     results = []
@@ -359,8 +370,9 @@ def build_images(
                 on_step(name, text)
 
         if spec.name == "base":
+            assert mirror is not None
             built = build_base(mirror, force, step, log)
         else:
-            built = build_app(spec, base or BASE_REF, force, step, log)
+            built = build_app(spec, base, force, step, log)
         results.append(BuildResult(spec.ref, built, image_size_mb(spec.ref)))
     return results

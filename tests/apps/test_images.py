@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from docker2k8s import images
+from docker2k8s import apt_sources, images
 from docker2k8s.errors import D2KError
 
 from .procs import free_port
@@ -153,3 +153,31 @@ def test_db_refuses_to_start_without_a_root_password(app_images):
     assert r.returncode == 2
     assert "no root password was given" in r.stderr
     assert "MYSQL_ROOT_PASSWORD_FILE" in r.stderr
+
+
+def test_build_on_a_present_base_reads_no_apt_sources(tmp_path, monkeypatch):
+    """`d2k images build --base IMAGE` on a laptop: the base was pulled, the host has no bookworm
+    apt sources (macOS, Ubuntu), and nothing may look for them. The workshop's own images stay as
+    they are: the app here is a test's own."""
+    monkeypatch.setenv("D2K_APT_DIR", str(tmp_path / "no-apt"))  # a host without Debian's apt
+    monkeypatch.delenv("D2K_DEBIAN_MIRROR", raising=False)
+    with pytest.raises(D2KError, match="No apt source for Debian bookworm"):
+        apt_sources.host_mirrors(images.SUITE)  # what building the Debian base would need
+    if images.image_id(images.BASE_REF) is None:
+        pytest.fail(f"{images.BASE_REF} is missing; fix: d2k images build base")
+
+    pulled = "docker2k8s-test/pulled-base:1"  # as `docker pull` would leave it
+    context = tmp_path / "app"
+    context.mkdir()
+    (context / "Dockerfile").write_text('ARG BASE\nFROM ${BASE}\nCMD ["true"]\n')
+    app = images.ImageSpec("d2k-test-present-base", context)
+    with pytest.raises(D2KError, match="not in the local Docker Engine") as raised:
+        images.build_specs([app], "docker2k8s-test/never-pulled:1")
+    assert raised.value.fix.startswith("docker pull docker2k8s-test/never-pulled:1")
+    subprocess.run(["docker", "tag", images.BASE_REF, pulled], check=True)
+    try:
+        results = images.build_specs([app], pulled)
+        assert [r.built for r in results] == [True]
+        assert images.image_id(app.ref) is not None
+    finally:
+        subprocess.run(["docker", "rmi", app.ref, app.latest, pulled], capture_output=True)

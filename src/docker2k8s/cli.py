@@ -74,7 +74,7 @@ def doctor(
             prerequisite.name,
             status,
             finding.detail,
-            "" if finding.ok else prerequisite.fix,
+            "" if finding.ok else prerequisite.fix_here(),
         )
     console.print(table)
     if missing_core:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from docker2k8s import compose_plugin, processes, shell, versions
+from docker2k8s import apt_sources, compose_plugin, processes, shell, versions
 from docker2k8s.cluster import kubectl
 from docker2k8s.cluster.gobuild import KOMPOSE, build, find_go, is_built, required_go
 from docker2k8s.errors import D2KError
@@ -26,6 +26,9 @@ from docker2k8s.paths import cache_dir
 
 # Who needs a prerequisite: everyone, the air-gapped `local` cluster, the `kind` cluster, or tests.
 WORKSHOP, LOCAL, KIND, TESTS = "workshop", "local cluster", "kind cluster", "tests"
+# The Debian release the offline images are made from; a host whose apt serves it is "Debian".
+SUITE = "bookworm"
+PULLED_BASE = f"debian:{SUITE}-slim"  # the official image laptops build the apps on instead
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,27 @@ class Prerequisite:
     apt: tuple[str, ...] = field(default=())
     # What `d2k setup` runs, after installing `apt`, when the check still fails; returns a report.
     repair: Callable[[], str] | None = None
+    # The fix on a host whose apt does not serve Debian bookworm (Ubuntu, macOS, Windows), where
+    # `fix` would not work; empty when `fix` works everywhere.
+    elsewhere: str = ""
+
+    def fix_here(self) -> str:
+        return self.elsewhere if self.elsewhere and not debian_host() else self.fix
 
     def check(self) -> Finding:
         try:
             return self.probe()
         except Exception as error:  # a probe must never crash the report
             return Finding(False, f"check failed: {error}")
+
+
+def debian_host() -> bool:
+    """Whether this host's apt serves Debian bookworm (D2K_APT_DIR: another apt configuration)."""
+    try:
+        apt_sources.host_mirrors(SUITE)
+    except D2KError:
+        return False
+    return True
 
 
 def _command(name: str, *version_args: str) -> Callable[[], Finding]:
@@ -168,12 +186,34 @@ def _free_disk(gib: int) -> Callable[[], Finding]:
 
 def _memory(gib: int) -> Callable[[], Finding]:
     def probe() -> Finding:
-        meminfo = Path("/proc/meminfo").read_text()
-        kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
-        total = kib / 2**20
-        return Finding(total >= gib, f"{total:.1f} GiB total (need {gib})")
+        total, where = _memory_total()
+        return Finding(total >= gib, f"{total:.1f} GiB {where} (need {gib})")
 
     return probe
+
+
+def _memory_total() -> tuple[float, str]:
+    """GiB the cluster's containers can use, and whose: Docker Engine's (under Docker Desktop,
+    its VM's, not the laptop's), else the host's."""
+    import docker
+
+    try:
+        return docker.from_env(timeout=5).info()["MemTotal"] / 2**30, "for Docker Engine"
+    except Exception:  # no Engine answering: the host's own memory
+        meminfo = Path("/proc/meminfo").read_text()
+        kib = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+        return kib / 2**20, "on this host"
+
+
+def _base_builder() -> Finding:
+    """debootstrap makes the offline base image; a pulled Debian image replaces it online."""
+    if found := shutil.which("debootstrap"):
+        return Finding(True, found)
+    docker = shutil.which("docker")
+    inspect = [docker or "docker", "image", "inspect", PULLED_BASE]
+    if docker and subprocess.run(inspect, capture_output=True).returncode == 0:
+        return Finding(True, f"{PULLED_BASE} pulled: d2k images build --base {PULLED_BASE}")
+    return Finding(False, f"no debootstrap on PATH and no {PULLED_BASE} image")
 
 
 def _root() -> Finding:
@@ -198,6 +238,7 @@ PREREQUISITES: list[Prerequisite] = [
         _command("docker", "--version"),
         "apt-get install docker.io",
         apt=("docker.io",),
+        elsewhere="install Docker Desktop (macOS, Windows) or Docker Engine (Linux)",
     ),
     Prerequisite(
         "Docker Engine running",
@@ -206,13 +247,15 @@ PREREQUISITES: list[Prerequisite] = [
         "d2k setup   (or: systemctl start docker, or: dockerd &)",
         apt=("docker.io",),
         repair=lambda: f"Docker Engine started (log: {start_docker_engine()})",
+        elsewhere="start Docker Desktop (macOS, Windows), or: sudo systemctl start docker",
     ),
     Prerequisite(
-        "debootstrap (offline base image)",
+        "Debian base image (debootstrap, or a pulled one)",
         WORKSHOP,
-        _any_file("/usr/sbin/debootstrap"),
+        _base_builder,
         "apt-get install debootstrap",
         apt=("debootstrap",),
+        elsewhere=f"docker pull {PULLED_BASE}; then: d2k images build --base {PULLED_BASE}",
     ),
     Prerequisite(
         "bubblewrap (d2k grade runs a learner's kernel in a sandbox)",
@@ -220,6 +263,7 @@ PREREQUISITES: list[Prerequisite] = [
         _any_file("/usr/bin/bwrap"),
         "apt-get install bubblewrap",
         apt=("bubblewrap",),
+        elsewhere="install bubblewrap with your Linux distribution's package manager",
     ),
     Prerequisite(
         "Docker Compose v2",
@@ -227,6 +271,7 @@ PREREQUISITES: list[Prerequisite] = [
         _compose,
         "d2k setup   (builds it from source with Go; or install Docker's compose plugin)",
         repair=_install_compose,
+        elsewhere="Docker Desktop brings it; with Docker Engine, install its compose plugin",
     ),
     Prerequisite(
         "kompose (lab 08 compares it with d2k convert)",

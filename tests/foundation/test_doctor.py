@@ -120,3 +120,28 @@ def test_setup_dry_run_on_a_host_with_docker_ce(d2k, tmp_path):
         f"not installing docker.io: Docker is already here: a docker CLI is installed at "
         f"{bin_dir}/docker" in result.stdout
     )
+
+
+def test_a_host_without_debian_is_told_what_to_install_instead(d2k, tmp_path):
+    """Ubuntu or macOS: no bookworm apt sources, no debootstrap. The doctor names the online way
+    (a pulled Debian image) and Docker Desktop, not Debian's packages, and crashes on no row."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("python3", "go"):  # what the other rows need; no docker, no debootstrap
+        if found := shutil.which(tool):
+            (bin_dir / tool).symlink_to(found)
+    env = dict(
+        os.environ,
+        PATH=str(bin_dir),
+        D2K_APT_DIR=str(tmp_path / "no-apt"),
+        DOCKER_HOST=f"unix://{tmp_path}/no-such-docker.sock",
+        COLUMNS="400",
+    )
+    result = d2k("doctor", "--only", "workshop", env=env)
+    assert "Traceback" not in result.stderr and "check failed" not in result.stdout, result
+    rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    base = rows["Debian base image (debootstrap, or a pulled one)"]
+    assert "missing" in base and "d2k images build --base debian:bookworm-slim" in base, base
+    assert "apt-get" not in base
+    assert "Docker Desktop" in rows["Docker CLI"] and "apt-get" not in rows["Docker CLI"]
+    assert "GiB on this host" in rows["Memory"]  # no Engine answering: the host's own memory

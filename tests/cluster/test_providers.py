@@ -209,11 +209,15 @@ def test_auto_is_the_recorded_provider_whatever_is_on_path(home: Path, monkeypat
     assert get_provider("auto").name == "local"
 
 
-# kind's CLI as far as `down` uses it: one cluster, which exists while the file `kind-cluster`
-# in HOME does (PATH holds only this script, so other programs are named by their path).
+# kind's CLI as far as these tests use it: one cluster with no node containers, which exists
+# while the file `kind-cluster` in HOME does; its kubeconfig is HOME/kind-kubeconfig, and loaded
+# images are listed in HOME/kind-loaded (PATH holds only fakes: programs are named by path).
 FAKE_KIND = """case "$1 $2" in
   "delete cluster") /bin/rm -f "$HOME/kind-cluster" ;;
   "get clusters") [ -e "$HOME/kind-cluster" ] && echo docker2k8s ;;
+  "get nodes") ;;
+  "get kubeconfig") /bin/cat "$HOME/kind-kubeconfig" ;;
+  "load docker-image") echo "$3" >> "$HOME/kind-loaded" ;;
   *) echo "not in this test: kind $*" >&2; exit 1 ;;
 esac
 exit 0"""
@@ -275,3 +279,21 @@ def test_kind_up_without_kubectl_names_the_fix(home: Path, d2k, monkeypatch) -> 
     manifest.write_text("apiVersion: v1\nkind: Pod\n")
     with pytest.raises(KubectlMissing, match="Install Tools"):
         labkit.apply(manifest, namespace="lab03")
+
+
+def test_kind_is_found_where_up_found_it(home: Path, monkeypatch) -> None:
+    """`up` records the kind it used: `d2k images load` in a notebook kernel without kind on
+    PATH loads through that one, instead of building kind from source or finding no cluster."""
+    laptop = _bin(home / "bin", {"kind": FAKE_KIND, "kubectl": "exit 0"})
+    (home / "kind-cluster").touch()
+    kubeconfig.write(home / "kind-kubeconfig", _entry("kind-docker2k8s", "kind-docker2k8s"))
+    monkeypatch.setenv("PATH", laptop)
+    record.save("kind")
+    KindProvider().up(Console(file=io.StringIO()))
+    assert record.settings()["kind"] == f"{laptop}/kind"
+
+    monkeypatch.setenv("PATH", _bin(home / "kernel", {}))
+    provider = clusters.current()
+    assert provider.exists()
+    provider.load_image("docker2k8s/inference:0.1.0")
+    assert (home / "kind-loaded").read_text().split() == ["docker2k8s/inference:0.1.0"]

@@ -18,7 +18,7 @@ from rich.console import Console
 from docker2k8s import shell, versions
 from docker2k8s.paths import cluster_dir
 
-from . import gobuild, kubeconfig, kubectl, registry
+from . import gobuild, kubeconfig, kubectl, record, registry
 from .names import CONTEXT_NAME
 from .provider import ComponentHealth
 
@@ -60,9 +60,19 @@ class KindProvider:
     ships = frozenset({"coredns", "storage"})
     managed = True
 
+    @staticmethod
+    def _found() -> str | None:
+        """kind on PATH, else the one `up` used (a notebook kernel's PATH may not have it), else
+        the one built from its Go module."""
+        built = gobuild.KIND.binary("kind") if gobuild.is_built(gobuild.KIND) else None
+        for found in (shutil.which("kind"), record.settings().get("kind"), built):
+            if found and Path(found).is_file():
+                return str(found)
+        return None
+
     def _kind(self, *args: str, check: bool = True, timeout: float = 600):
-        # A kind on PATH, else the one built from its Go module (cached) for a laptop without.
-        binary = shutil.which("kind") or gobuild.build(gobuild.KIND) / "kind"
+        # For a laptop without kind, built from its Go module (cached).
+        binary = self._found() or gobuild.build(gobuild.KIND) / "kind"
         return shell.run(
             [binary, *args],
             what=f"kind {' '.join(args[:2])}",
@@ -72,12 +82,15 @@ class KindProvider:
         )
 
     def exists(self) -> bool:
-        if not (shutil.which("kind") or gobuild.is_built(gobuild.KIND)):
+        if self._found() is None:
             return False
         return CLUSTER_NAME in self._kind("get", "clusters", check=False).stdout.split()
 
     def up(self, console: Console) -> None:
         kubectl.on_path()  # kind brings none, and the labs run `kubectl`: checked before creating
+        # Recorded, so later commands find this kind even where PATH lacks it.
+        binary = self._found() or str(gobuild.build(gobuild.KIND) / "kind")
+        record.save(self.name, record.settings() | {"kind": binary})
         if not self.exists():
             with console.status(f"kind: creating cluster {CLUSTER_NAME} ({NODE_IMAGE})"):
                 self._kind(

@@ -209,13 +209,14 @@ def test_auto_is_the_recorded_provider_whatever_is_on_path(home: Path, monkeypat
     assert get_provider("auto").name == "local"
 
 
-# kind's CLI as far as these tests use it: one cluster with no node containers, which exists
-# while the file `kind-cluster` in HOME does; its kubeconfig is HOME/kind-kubeconfig, and loaded
-# images are listed in HOME/kind-loaded (PATH holds only fakes: programs are named by path).
+# kind's CLI as far as these tests use it: one cluster, which exists while the file
+# `kind-cluster` in HOME does; its node containers are listed in HOME/kind-nodes, its kubeconfig
+# is HOME/kind-kubeconfig, and loaded images are listed in HOME/kind-loaded (PATH holds only
+# fakes: other programs are named by their path).
 FAKE_KIND = """case "$1 $2" in
   "delete cluster") /bin/rm -f "$HOME/kind-cluster" ;;
   "get clusters") [ -e "$HOME/kind-cluster" ] && echo docker2k8s ;;
-  "get nodes") ;;
+  "get nodes") [ -e "$HOME/kind-nodes" ] && /bin/cat "$HOME/kind-nodes" ;;
   "get kubeconfig") /bin/cat "$HOME/kind-kubeconfig" ;;
   "load docker-image") echo "$3" >> "$HOME/kind-loaded" ;;
   *) echo "not in this test: kind $*" >&2; exit 1 ;;
@@ -297,3 +298,28 @@ def test_kind_is_found_where_up_found_it(home: Path, monkeypatch) -> None:
     assert provider.exists()
     provider.load_image("docker2k8s/inference:0.1.0")
     assert (home / "kind-loaded").read_text().split() == ["docker2k8s/inference:0.1.0"]
+
+
+# Docker's CLI as far as kind's `up` uses it on existing nodes: a node container runs while
+# HOME/running-NAME exists.
+FAKE_DOCKER = """case "$1" in
+  inspect) [ -e "$HOME/running-$4" ] && echo true || echo false ;;
+  start) : > "$HOME/running-$2"; echo "$2" ;;
+  exec|cp) ;;
+  *) echo "not in this test: docker $*" >&2; exit 1 ;;
+esac"""
+
+
+def test_kind_up_starts_stopped_node_containers(home: Path, monkeypatch) -> None:
+    """After a reboot kind's node containers exist but are stopped: `up` starts them."""
+    fakes = {"kind": FAKE_KIND, "kubectl": "exit 0", "docker": FAKE_DOCKER}
+    monkeypatch.setenv("PATH", _bin(home / "bin", fakes))
+    (home / "kind-cluster").touch()
+    (home / "kind-nodes").write_text("docker2k8s-control-plane\n")
+    kubeconfig.write(home / "kind-kubeconfig", _entry("kind-docker2k8s", "kind-docker2k8s"))
+    said = io.StringIO()
+    KindProvider().up(Console(file=said))
+    assert (home / "running-docker2k8s-control-plane").exists()
+    assert "starting the stopped node container docker2k8s-control-plane" in said.getvalue()
+    KindProvider().up(Console(file=(again := io.StringIO())))
+    assert "starting" not in again.getvalue()  # a running node is left alone

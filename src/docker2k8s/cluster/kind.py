@@ -98,8 +98,18 @@ class KindProvider:
                     "--image", NODE_IMAGE, "--kubeconfig", str(self.kubeconfig()),
                     "--wait", "120s",
                 )  # fmt: skip
+        self._start_stopped_nodes(console)
         self._install_registry_hosts()
         self._write_kubeconfig()
+
+    def _start_stopped_nodes(self, console: Console) -> None:
+        """Start node containers that exist but are stopped (after a reboot, a Docker Desktop
+        restart or `docker stop`): kind never starts them again itself."""
+        for node in self._kind("get", "nodes", "--name", CLUSTER_NAME).stdout.split():
+            running = shell.run(["docker", "inspect", "--format", "{{.State.Running}}", node])
+            if running.stdout.strip() != "true":
+                console.print(f"kind: starting the stopped node container {node}")
+                shell.run(["docker", "start", node], fix="`docker logs NODE` says why")
 
     def _install_registry_hosts(self) -> None:
         """containerd's hosts.toml files into each node: the registry add-on as a mirror (kind's

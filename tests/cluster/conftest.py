@@ -1,7 +1,8 @@
 """Fixtures of the cluster tests: one real cluster per session, brought up with `up`.
 
-The provider is `D2K_CLUSTER_PROVIDER` (default auto: kind where it works, else local). A missing
-prerequisite fails the session with the error `d2k cluster up` prints, which names the fix.
+The provider is `D2K_CLUSTER_PROVIDER` (default auto: the one `up` recorded; on a machine with
+none, kind where it works, else local). A missing prerequisite fails the session with the error
+`d2k cluster up` prints, which names the fix.
 Tests in this folder must pass on every provider; local/ holds those of the local provider only.
 """
 

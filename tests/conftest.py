@@ -147,22 +147,27 @@ def cluster():
         pytest.fail(f"`d2k cluster up` failed: {error}")
 
 
-# Wall time per area (the folder under tests/, and each graded lab on its own), summed over the
-# setup, call and teardown of its tests and printed at the end: where `make test` spends its time.
+# Wall time per area (the folder under tests/), summed over the setup, call and teardown of its
+# tests and printed at the end: where `make test` spends its time. Labs are graded side by side,
+# so each graded lab's own time is printed apart from the areas (it overlaps other labs').
 _SECONDS_BY_AREA: dict[str, float] = {}
+_SECONDS_BY_LAB: dict[str, float] = {}
 
 
 def _area(nodeid: str) -> str:
-    path, _, name = nodeid.partition("::")
+    path = nodeid.partition("::")[0]
+    if path.endswith("test_lab_grading.py"):
+        return "course: the labs graded"
     parts = Path(path).parts
-    if path.endswith("test_lab_grading.py") and "[" in name:
-        return f"course: lab {name.split('[', 1)[1][:2]} graded"
     return parts[1] if len(parts) > 2 else parts[-1]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     area = _area(report.nodeid)
     _SECONDS_BY_AREA[area] = _SECONDS_BY_AREA.get(area, 0.0) + report.duration
+    for name, value in report.user_properties:
+        if name == "graded_seconds":
+            _SECONDS_BY_LAB[report.nodeid.rpartition("[")[2].rstrip("]")] = value
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -173,3 +178,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"{seconds / 60:7.1f} min  {area}")
     total = sum(_SECONDS_BY_AREA.values())
     terminalreporter.write_line(f"{total / 60:7.1f} min  in all")
+    for lab, seconds in sorted(_SECONDS_BY_LAB.items()):
+        terminalreporter.write_line(f"{seconds / 60:7.1f} min  {lab} graded three ways")

@@ -207,7 +207,10 @@ def _memory_total() -> tuple[float, str]:
 
 def _base_builder() -> Finding:
     """debootstrap makes the offline base image; a pulled Debian image replaces it online."""
-    if found := shutil.which("debootstrap"):
+    # Debian keeps debootstrap in /usr/sbin, which a user's PATH lacks (root's, which builds the
+    # image, has it).
+    sbin = shutil.which("debootstrap", path="/usr/sbin:/sbin") if debian_host() else None
+    if found := shutil.which("debootstrap") or sbin:
         return Finding(True, found)
     docker = shutil.which("docker")
     inspect = [docker or "docker", "image", "inspect", PULLED_BASE]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,8 @@ CHAPTERS = REPO_ROOT / "docs" / "chapters"
 CHEATSHEET = REPO_ROOT / "docs" / "cheatsheet.md"
 CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
 # Kinds of add-ons (custom resources) the pinned schemas do not know: the cheat sheet shows them
-# for clusters that install the add-on, and lab 12 writes the Gateway API's (the cluster's API
-# server checks those against the add-on's CRDs when the lab applies them).
+# for clusters that install the add-on, and lab 12 writes the Gateway API's. The API server of
+# the workshop cluster checks them against the add-ons' CRDs (the last test).
 ADDON_KINDS = {
     ("serving.kserve.io/v1beta1", "InferenceService"),
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
@@ -456,3 +458,45 @@ def test_cheatsheet_checks_reject_broken_examples() -> None:
     assert not cheatsheet_schema_problems(isvc)
     assert cheatsheet_schema_problems({**isvc, "metadata": {}})
     assert cheatsheet_schema_problems({**isvc, "apiVersion": "serving.example.com/v1"})
+
+
+# ---- add-on kinds: checked by the API server of a cluster that runs the add-on ---------------
+
+# Add-ons whose objects the chapters show for other clusters; the workshop cluster has none.
+NOT_ON_THE_WORKSHOP_CLUSTER = {"serving.kserve.io"}
+
+
+@pytest.fixture
+def scratch_namespace(cluster) -> Iterator[str]:
+    name = f"manifests-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["kubectl", "create", "namespace", name], check=True, capture_output=True)
+    yield name
+    subprocess.run(["kubectl", "delete", "namespace", name, "--wait=false"], capture_output=True)
+
+
+@pytest.mark.cluster
+def test_addon_objects_pass_the_api_server_with_the_addons_schemas(scratch_namespace) -> None:
+    """The pinned schemas do not know the add-ons' kinds: a server-side dry run checks them
+    against the add-on's CRD (and its webhooks), as `kubectl apply` will when a lab applies them."""
+    served = set(
+        subprocess.run(["kubectl", "api-versions"], capture_output=True, text=True).stdout.split()
+    )
+    problems, absent = [], set()
+    for path in manifest_files() + cheatsheet_files():
+        for obj in load(path):
+            if (obj["apiVersion"], obj["kind"]) not in ADDON_KINDS:
+                continue
+            if obj["apiVersion"] not in served:
+                absent.add(obj["apiVersion"].split("/")[0])
+                continue
+            placed = {**obj, "metadata": {**obj["metadata"], "namespace": scratch_namespace}}
+            done = subprocess.run(
+                ["kubectl", "apply", "--dry-run=server", "-f", "-"],
+                input=yaml.safe_dump(placed),
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                problems.append(f"{path.relative_to(REPO_ROOT)}: {done.stderr.strip()}")
+    assert problems == []
+    assert absent == NOT_ON_THE_WORKSHOP_CLUSTER, "an add-on is missing, or is installed now"

@@ -136,7 +136,8 @@ def d2k():
 def cluster():
     """The workshop cluster's provider, brought up once per session (`up` is idempotent).
 
-    The provider is D2K_CLUSTER_PROVIDER (default auto: kind where it works, else local).
+    The provider is D2K_CLUSTER_PROVIDER (default auto: the one `up` recorded, else kind where
+    it works, else local).
     """
     from docker2k8s import cluster as clusters
     from docker2k8s.errors import D2KError

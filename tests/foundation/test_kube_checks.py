@@ -1,6 +1,8 @@
 """The Kubernetes-aware conditions used by lab checks, against the real cluster."""
 
+import os
 import subprocess
+import sys
 import time
 import uuid
 
@@ -85,3 +87,26 @@ def test_node_has_image(cluster):
     # The sandbox image is always on the node, listed under its full name.
     assert kube.node_has_image(PAUSE.ref.removeprefix("localhost/"))
     assert not kube.node_has_image("docker2k8s/pause:0.0.0-never-built")
+
+
+@pytest.mark.parametrize("current", ['""', None], ids=["no-current-context", "no-kubeconfig"])
+def test_no_cluster_to_read_names_the_fix(current, tmp_path):
+    """After `d2k cluster down` the kubeconfig has no current context (or there is none at all):
+    a check says so and what to run, not the client's parsing error."""
+    kubeconfig = tmp_path / "config"
+    if current is not None:
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\n"
+            f"contexts: []\ncurrent-context: {current}\n"
+        )
+    env = {k: v for k, v in os.environ.items() if k != "D2K_KUBE_CONTEXT"}
+    code = "from docker2k8s.grading import kube; kube.get('Pod', 'inference', 'lab03')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "KUBECONFIG": str(kubeconfig)},  # read when the client library loads
+        capture_output=True,
+        text=True,
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("AssertionError: no cluster to read"), done.stderr
+    assert "`d2k cluster up`" in last

@@ -53,12 +53,18 @@ API_VERSIONS = {
 
 @cache
 def client() -> dynamic.DynamicClient:
-    contexts, _ = config.list_kube_config_contexts()
-    names = {c["name"] for c in contexts}
-    wanted = os.environ.get("D2K_KUBE_CONTEXT") or (CONTEXT_NAME if CONTEXT_NAME in names else None)
-    return dynamic.DynamicClient(
-        ApiClient(config.new_client_from_config(context=wanted).configuration)
-    )
+    try:
+        contexts, _ = config.list_kube_config_contexts()
+        names = {c["name"] for c in contexts}
+        named = os.environ.get("D2K_KUBE_CONTEXT")
+        wanted = named or (CONTEXT_NAME if CONTEXT_NAME in names else None)
+        configuration = config.new_client_from_config(context=wanted).configuration
+    except config.ConfigException as error:  # no kubeconfig, or no current context after `down`
+        raise AssertionError(
+            f"no cluster to read ({error}): start the workshop's with `d2k cluster up`, or pick "
+            "one with `kubectl config use-context NAME`"
+        ) from None
+    return dynamic.DynamicClient(ApiClient(configuration))
 
 
 def _resource(kind: str):

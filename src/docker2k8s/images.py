@@ -274,7 +274,9 @@ def build_app(
     assert spec.context is not None
     base_id = image_id(base)
     if base_id is None:
-        fix = "d2k images build base" if base == BASE_REF else f"docker pull {base}; then again"
+        fix = f"docker pull {base}, then build again"
+        if base == BASE_REF:
+            fix = "d2k images build base"
         raise D2KError(f"The base image {base} is not in the local Docker Engine.", fix)
     key = context_hash(spec.context, base, base_id)
     if not force and _image_label(spec.ref, HASH_LABEL) == key:

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from docker2k8s import __version__, prerequisites
+from docker2k8s.classroom.commands import app as classroom_app
 from docker2k8s.cluster.commands import app as cluster_app
 from docker2k8s.convert.commands import app as convert_app
 from docker2k8s.errors import D2KError
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(images_app, name="images")
 app.add_typer(convert_app, name="convert")
+app.add_typer(classroom_app, name="classroom")
 workshop_app = typer.Typer(help="Start or stop JupyterLab and the docs site.", no_args_is_help=True)
 app.add_typer(workshop_app, name="workshop")
 

@@ -129,6 +129,8 @@ matrix = {
     "delete nodes": can("delete", "nodes"),
     "create clusterrolebindings": can("create", "clusterrolebindings"),
 }
+me = subprocess.run(["kubectl", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+                    capture_output=True, text=True).stdout
 privileged = subprocess.run(
     ["kubectl", "run", "-n", NS, "root", "--image=docker2k8s/base", "--restart=Never",
      "--overrides", '{"spec": {"containers": [{"name": "root", "image": "docker2k8s/base", '
@@ -161,8 +163,11 @@ def test_the_kernel_may_only_touch_its_own_namespace(tmp_path, cluster):
     with pytest.raises(ApiException) as gone:
         core.read_namespace(ns)
     assert gone.value.status == 404, "the grader deletes the lab's namespace after the run"
-    accounts = core.list_namespaced_service_account(access.GRADING_NAMESPACE).items
-    assert [a.metadata.name for a in accounts if a.metadata.name.startswith("learner-")] == []
+    namespace, name = seen["me"].split(":")[2:]  # system:serviceaccount:NAMESPACE:NAME
+    assert namespace == access.GRADING_NAMESPACE and name.startswith("learner-")
+    with pytest.raises(ApiException) as revoked:  # (other gradings may be running beside it)
+        core.read_namespaced_service_account(name, namespace)
+    assert revoked.value.status == 404, "the grader deletes the kernel's ServiceAccount after"
 
 
 def test_unknown_permission_keys_are_refused():

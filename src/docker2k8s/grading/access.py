@@ -108,13 +108,13 @@ def permissions_of(solution: dict[str, Any], namespace=lambda name: name) -> Per
 def granted(permissions: Permissions) -> Iterator[str]:
     """A kubeconfig (text) with exactly `permissions`, valid within the block; fresh namespaces.
     Empty text when the lab needs no cluster."""
-    api = _reachable() if permissions.kubernetes else None
+    api = reachable() if permissions.kubernetes else None
     if api is None:  # no cluster to grant on: the lab's cluster checks fail with their own words
         yield ""
         return
     core, rbac = k8s.CoreV1Api(api), k8s.RbacAuthorizationV1Api(api)
     name = f"learner-{secrets.token_hex(4)}"
-    _ensure_shared(core, rbac)
+    ensure_roles(core, rbac)
     try:
         core.create_namespaced_service_account(GRADING_NAMESPACE, {"metadata": {"name": name}})
         subject = [{"kind": "ServiceAccount", "name": name, "namespace": GRADING_NAMESPACE}]
@@ -133,12 +133,13 @@ def granted(permissions: Permissions) -> Iterator[str]:
         token = core.create_namespaced_service_account_token(
             name, GRADING_NAMESPACE, {"spec": {"expirationSeconds": TOKEN_SECONDS}}
         ).status.token
-        yield _kubeconfig(api.configuration, name, token)
+        yield kubeconfig_for(api.configuration, name, token)
     finally:
         _revoke(core, rbac, name, permissions.namespaces)
 
 
-def _reachable() -> k8s.ApiClient | None:
+def reachable() -> k8s.ApiClient | None:
+    """The admin's API client, if the cluster answers."""
     try:
         api = kube.client().client
         k8s.VersionApi(api).get_code(_request_timeout=10)
@@ -155,8 +156,9 @@ def _binding(name: str, role: str, subjects: list[dict[str, str]]) -> dict[str, 
     }
 
 
-def _ensure_shared(core: k8s.CoreV1Api, rbac: k8s.RbacAuthorizationV1Api) -> None:
-    """The grading namespace and the two ClusterRoles every grading binds (kept up to date)."""
+def ensure_roles(core: k8s.CoreV1Api, rbac: k8s.RbacAuthorizationV1Api) -> None:
+    """The grading namespace and the two ClusterRoles every grading (and every classroom seat)
+    binds, kept up to date."""
     roles = {
         OWNER_ROLE: _namespaced_rules(core.api_client),
         READER_ROLE: [
@@ -260,7 +262,7 @@ def _revoke(core, rbac, name: str, namespaces: list[str]) -> None:
         _delete_namespace(core, namespace, wait=True)
 
 
-def _kubeconfig(configuration: k8s.Configuration, user: str, token: str) -> str:
+def kubeconfig_for(configuration: k8s.Configuration, user: str, token: str) -> str:
     """A one-context kubeconfig (context CONTEXT_NAME, as the workshop's) for the token."""
     cluster: dict[str, Any] = {"server": configuration.host}
     if configuration.ssl_ca_cert:

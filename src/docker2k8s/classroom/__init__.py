@@ -1,0 +1,1 @@
+"""Instructor-led classrooms: many learners on one cluster, each in a seat of their own."""

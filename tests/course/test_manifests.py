@@ -30,7 +30,7 @@ K8S_DIR = REPO_ROOT / "apps" / "k8s"
 # Folders of apps/k8s whose manifests follow the same rules as the running app's: lab 09's GPU
 # scheduling, lab 10's Jobs, lab 11's health, resources and autoscaling (on CPU, on the queue),
 # lab 12's ways in and model versions.
-K8S_SUBDIRS = ("gpu", "jobs", "health", "autoscaling", "exposing")
+K8S_SUBDIRS = ("gpu", "jobs", "health", "autoscaling", "exposing", "serving")
 # Files written before the chapter section that shows them (none now): a file may wait here
 # until its section is written, and then leaves this list (the test says so).
 AWAITING_A_CHAPTER: set[str] = set()
@@ -42,6 +42,7 @@ CHEATSHEET_DIR = REPO_ROOT / "docs" / "snippets" / "cheatsheet"
 # the workshop cluster checks them against the add-ons' CRDs (the last test).
 ADDON_KINDS = {
     ("serving.kserve.io/v1beta1", "InferenceService"),
+    ("serving.kserve.io/v1alpha1", "ServingRuntime"),
     ("kueue.x-k8s.io/v1beta2", "LocalQueue"),
     ("gateway.networking.k8s.io/v1", "Gateway"),
     ("gateway.networking.k8s.io/v1", "HTTPRoute"),

@@ -91,7 +91,7 @@ def numbered(count: int) -> list[str]:
 
 
 def check_learner(learner: str, where: str = "") -> None:
-    longest = max((len(n) for n in _lab_namespaces("")), default=0)
+    longest = max((len(n) for n in _namespaces(_lab_permissions(""))), default=0)
     room = 63 - 1 - longest  # alice-lab14 is a namespace name: 63 characters at most
     if not LEARNER_ID.fullmatch(learner) or len(learner) > room:
         raise ClassroomError(
@@ -150,7 +150,8 @@ def delete(learners: list[str] | None = None) -> list[str]:
 def _seat(api, applier, learner, hours, out, quota, server, queues) -> Seat:
     labels = {SEAT_LABEL: learner}
     subject = [{"kind": "ServiceAccount", "name": learner, "namespace": CLASSROOM_NAMESPACE}]
-    namespaces = _lab_namespaces(f"{learner}-")
+    permissions = _lab_permissions(f"{learner}-")
+    namespaces = _namespaces(permissions)
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -159,7 +160,7 @@ def _seat(api, applier, learner, hours, out, quota, server, queues) -> Seat:
         },
         _cluster_binding(f"d2k-seat-{learner}-read", access.READER_ROLE, subject, labels),
     ]
-    rules = [rule for p in _lab_permissions(f"{learner}-") for rule in p.cluster_rules]
+    rules = [rule for p in permissions for rule in p.cluster_rules]
     if rules:
         role = f"d2k-seat-{learner}"
         objects += [
@@ -214,8 +215,8 @@ def _lab_permissions(prefix: str) -> list[access.Permissions]:
     return [access.permissions_of(s, lambda name: prefix + name) for s in _solutions()]
 
 
-def _lab_namespaces(prefix: str) -> list[str]:
-    return list(dict.fromkeys(n for p in _lab_permissions(prefix) for n in p.namespaces))
+def _namespaces(permissions: list[access.Permissions]) -> list[str]:
+    return list(dict.fromkeys(n for p in permissions for n in p.namespaces))
 
 
 def _namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:

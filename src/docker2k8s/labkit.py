@@ -152,20 +152,35 @@ def http_json(url: str, timeout: float = 3) -> Any:
         return json.load(error)
 
 
-def chat(web_url: str, message: str, timeout: float = 60) -> dict:
+def chat(web_url: str, message: str, timeout: float = 60, patience: float = 30) -> dict:
     """Send `message` to the chat app behind `web_url` (POST /api/chat, as the page does) and
     return its final `done` event: conversation_id, content (the reply), replica (the inference
-    Pod or container that answered). An error names the event or status that came instead."""
+    Pod or container that answered). An error names the event or status that came instead.
+
+    A 502/503/504 or a refused connection is tried again for `patience` seconds, as a user would
+    press Send again: right after a rollout, the Service may still route to a Pod that is
+    stopping until kube-proxy has caught up (chapter 05, endpoints)."""
     request = urllib.request.Request(
         f"{web_url}/api/chat",
         data=json.dumps({"message": message}).encode(),
         headers={"content-type": "application/json"},
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            events = answer.read().decode().split("\n\n")
-    except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{web_url}/api/chat answered {error.code}: {error.read()!r}") from None
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                events = answer.read().decode().split("\n\n")
+            break
+        except urllib.error.HTTPError as error:
+            failure = f"{web_url}/api/chat answered {error.code}: {error.read()!r}"
+            if error.code not in (502, 503, 504) or time.monotonic() > deadline:
+                raise RuntimeError(failure) from None
+        except urllib.error.URLError as error:
+            failure = f"{web_url}/api/chat is not reachable: {error.reason}"
+            if time.monotonic() > deadline:
+                raise RuntimeError(failure) from None
+        print(f"{failure}; sending it again")
+        time.sleep(1)
     last = events[-2].splitlines() if len(events) > 1 else []  # the body ends with a blank line
     if len(last) != 2 or last[0] != "event: done":
         raise RuntimeError(f"{web_url}/api/chat did not finish its answer: {events[-3:]}")

@@ -151,8 +151,10 @@ def test_only_the_work_scores(name, graded, record_property):
     record_property("graded_seconds", (result.solved_seconds, result.seconds))
 
     solved = result.solved
-    assert len(solved.checks) >= 3 and solved.score == 1.0, solved.to_json()
-    assert solved.errors == [], solved.errors
+    failed = [c for c in solved.to_json()["checks"] if not c["passed"]]
+    why = json.dumps({"failed checks": failed, "cell errors": solved.to_json()["errors"]}, indent=1)
+    assert len(solved.checks) >= 3 and solved.score == 1.0, why  # a string: pytest keeps it whole
+    assert solved.errors == [], why
 
     assert result.handed_out.returncode == 0, result.handed_out.stderr
     handed_out = result.handed_out_json

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -67,6 +68,45 @@ def test_wait_for_http_waits_through_503(slow_server):
 def test_wait_for_http_gives_up_with_the_last_error(free_port):
     with pytest.raises(TimeoutError, match="did not answer in 1 s"):
         labkit.wait_for_http(f"http://127.0.0.1:{free_port()}/", timeout=1)
+
+
+class _Rollout(BaseHTTPRequestHandler):
+    """POST /api/chat: a 502 first (a proxy whose chat Pod stopped), then the app's event stream."""
+
+    posts: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        _Rollout.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        if len(_Rollout.posts) == 1:
+            self.send_error(502)
+            return
+        done = {"conversation_id": 7, "content": "a Pod", "replica": "inference-a"}
+        body = f"event: done\ndata: {json.dumps(done)}\n\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_chat_sends_again_after_a_502_as_a_user_would(capsys):
+    _Rollout.posts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Rollout)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = labkit.chat(f"http://127.0.0.1:{server.server_port}", "What is a pod?")
+    finally:
+        server.shutdown()
+    assert done["content"] == "a Pod" and _Rollout.posts == [{"message": "What is a pod?"}] * 2
+    assert "answered 502" in capsys.readouterr().out  # the learner sees why it took longer
+
+
+def test_chat_gives_up_on_an_address_nothing_answers(free_port):
+    with pytest.raises(RuntimeError, match="is not reachable"):
+        labkit.chat(f"http://127.0.0.1:{free_port()}", "hello", patience=1)
 
 
 REFUSED = {

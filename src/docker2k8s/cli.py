@@ -20,6 +20,7 @@ from docker2k8s.classroom.commands import app as classroom_app
 from docker2k8s.cluster.commands import app as cluster_app
 from docker2k8s.convert.commands import app as convert_app
 from docker2k8s.errors import D2KError
+from docker2k8s.i18n.commands import app as i18n_app
 from docker2k8s.image_commands import app as images_app
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(cluster_app, name="cluster")
 app.add_typer(images_app, name="images")
 app.add_typer(convert_app, name="convert")
 app.add_typer(classroom_app, name="classroom")
+app.add_typer(i18n_app, name="i18n")
 workshop_app = typer.Typer(help="Start or stop JupyterLab and the docs site.", no_args_is_help=True)
 app.add_typer(workshop_app, name="workshop")
 
@@ -139,11 +141,14 @@ def kompose(ctx: typer.Context) -> None:
 def build_labs(
     check: Annotated[bool, typer.Option(help="Only report stale labs; exit 1 if any.")] = False,
 ) -> None:
-    """Write the student notebooks in labs/ from solutions/ (solutions replaced by exercises)."""
+    """Write the student notebooks in labs/ from solutions/ (solutions replaced by exercises),
+    and labs/NAME.zh.ipynb for each lab whose Chinese catalogue is complete."""
     from docker2k8s import labs  # nbformat is slow to import; only this command needs it
 
+    from docker2k8s.i18n import build as translated  # the labs in Chinese come from here too
+
     if check:
-        stale = labs.stale_labs()
+        stale = labs.stale_labs() + translated.stale(kinds=("labs",))
         for problem in stale:
             errors.print(f"[red]stale:[/] {problem}")
         if stale:
@@ -151,7 +156,7 @@ def build_labs(
             raise typer.Exit(1)
         console.print("labs/ is up to date")
         return
-    written = labs.build_labs()
+    written = labs.build_labs() + translated.build(kinds=("labs",))
     for path in written:
         console.print(f"wrote {path.relative_to(labs.SOLUTIONS_DIR.parent)}")
     console.print(f"labs/ is up to date ({len(written)} files written)")

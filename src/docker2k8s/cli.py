@@ -144,7 +144,6 @@ def build_labs(
     """Write the student notebooks in labs/ from solutions/ (solutions replaced by exercises),
     and labs/NAME.zh.ipynb for each lab whose Chinese catalogue is complete."""
     from docker2k8s import labs  # nbformat is slow to import; only this command needs it
-
     from docker2k8s.i18n import build as translated  # the labs in Chinese come from here too
 
     if check:

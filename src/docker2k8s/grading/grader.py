@@ -34,7 +34,8 @@ from docker2k8s.grading.assemble import (
 from docker2k8s.grading.checker import Checker
 from docker2k8s.grading.checks import GRADING_ENV, Result
 from docker2k8s.grading.sandbox import Sandbox, kernel_manager
-from docker2k8s.labs import SOLUTIONS_DIR, answer_of
+from docker2k8s.i18n.build import english_cells
+from docker2k8s.labs import SOLUTIONS_DIR, answer_of, english_name, is_translation
 from docker2k8s.paths import tool_path
 
 
@@ -87,10 +88,10 @@ class Report:
 
 
 def solution_for(notebook: Path, solutions: Path = SOLUTIONS_DIR) -> Path:
-    candidate = solutions / notebook.name
+    candidate = solutions / english_name(notebook)  # a lab in Chinese is graded as its source
     if not candidate.exists():
         raise NoSolution(
-            f"no solution named {notebook.name} in {solutions}: grading runs the instructor's "
+            f"no solution named {candidate.name} in {solutions}: grading runs the instructor's "
             "checks, so it needs the solution the lab was made from",
             fix="keep the lab's file name (as in solutions/) or pass --solution FILE",
         )
@@ -103,7 +104,10 @@ def grade(
     solution = solution or solution_for(path)
     source = nbformat.read(solution, as_version=4)
     permissions = access.permissions_of(source, lab_settings.namespace)
-    assembly = assemble(source, nbformat.read(path, as_version=4))
+    submission = nbformat.read(path, as_version=4)
+    if is_translation(path):  # its checks speak Chinese: the solution's, not edited ones
+        submission = english_cells(submission, solution)
+    assembly = assemble(source, submission)
     nb, roles = assembly.notebook, assembly.roles
     report = Report(
         str(path),

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from markdown.extensions.toc import slugify
 
 from docker2k8s import labs
 from docker2k8s.i18n import LANGUAGE, catalogues, lab_strings, markdown_blocks
@@ -83,6 +82,8 @@ def _anchor(heading: str, used_ids: set[str]) -> str:
     if explicit:
         used_ids.add(explicit[1])
         return explicit[1]
+    from markdown.extensions.toc import slugify  # toc's own, so the ids are the ones it makes
+
     slug = slugify(MARKUP.sub("", LINK.sub(r"\1", heading)), "-")
     anchor, number = slug, 0
     while anchor in used_ids:
@@ -138,3 +139,19 @@ def build(labs_dir: Path = labs.LABS_DIR, kinds: tuple[str, ...] = KINDS) -> lis
 
 def _name(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def english_cells(submission: nbformat.NotebookNode, solution: Path) -> nbformat.NotebookNode:
+    """A learner's translated lab with each code cell that is exactly the translation of the
+    solution's (a check with Chinese names and hints) given back its English source, so
+    `d2k grade` treats it as unedited. Cells the learner changed stay as they are."""
+    english = labs.to_lab(nbformat.read(solution, as_version=4), solution.name)
+    chinese = lab(english, catalogues.translations(catalogues.lab_source(solution)))
+    pairs = zip(english.cells, chinese.cells, strict=True)
+    given = {ours.id: (ours.source, theirs.source) for ours, theirs in pairs}
+    out = nbformat.from_dict(submission)
+    for cell in out.cells:
+        source, translation = given.get(cell.get("id"), (None, None))
+        if cell.cell_type == "code" and source != translation and cell.source == translation:
+            cell.source = source
+    return out

@@ -73,9 +73,12 @@ def sources(docs: Path = DOCS_DIR, solutions: Path = SOLUTIONS_DIR) -> list[Sour
         if relative.parts[0] in DOCS_SKIPPED or is_translation(page):
             continue
         found.append(Source(page, CATALOGUES_DIR / "docs" / relative.with_suffix(".po"), "docs"))
-    for lab in sorted(solutions.glob("*.ipynb")):
-        found.append(Source(lab, CATALOGUES_DIR / "labs" / f"{lab.stem}.po", "labs"))
+    found += [lab_source(lab) for lab in sorted(solutions.glob("*.ipynb"))]
     return found
+
+
+def lab_source(solution: Path) -> Source:
+    return Source(solution, CATALOGUES_DIR / "labs" / f"{solution.stem}.po", "labs")
 
 
 def _units(source: Source) -> Iterator[Unit]:

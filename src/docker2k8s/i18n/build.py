@@ -15,7 +15,6 @@ import nbformat
 
 from docker2k8s import labs
 from docker2k8s.i18n import LANGUAGE, catalogues, lab_strings, markdown_blocks
-from docker2k8s.paths import REPO_ROOT
 
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MARKUP = re.compile(r"[`*_]|<[^>]+>")
@@ -105,12 +104,12 @@ def stale(labs_dir: Path = labs.LABS_DIR, kinds: tuple[str, ...] = KINDS) -> lis
     plan = planned(labs_dir, kinds)
     for generated in plan:
         if not generated.path.exists():
-            problems.append(f"{_name(generated.path)} is missing")
+            problems.append(f"{catalogues.shown(generated.path)} is missing")
         elif generated.path.read_text(encoding="utf-8") != generated.text:
-            problems.append(f"{_name(generated.path)} is out of date")
+            problems.append(f"{catalogues.shown(generated.path)} is out of date")
     expected = {g.path for g in plan}
     extra = existing(labs_dir, kinds) - expected
-    problems += [f"{_name(p)} has no complete catalogue" for p in sorted(extra)]
+    problems += [f"{catalogues.shown(p)} has no complete catalogue" for p in sorted(extra)]
     return problems
 
 
@@ -135,10 +134,6 @@ def build(labs_dir: Path = labs.LABS_DIR, kinds: tuple[str, ...] = KINDS) -> lis
         extra.unlink()
         written.append(extra)
     return written
-
-
-def _name(path: Path) -> str:
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def english_cells(submission: nbformat.NotebookNode, solution: Path) -> nbformat.NotebookNode:

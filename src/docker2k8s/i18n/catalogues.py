@@ -48,7 +48,7 @@ class Source:
 
     @property
     def name(self) -> str:
-        return str(self.path.relative_to(REPO_ROOT))
+        return shown(self.path)
 
     def units(self) -> list[Unit]:
         return list(_units(self))
@@ -60,10 +60,15 @@ class Source:
             return polib.pofile(str(self.catalogue), wrapwidth=0)
         except (OSError, ValueError) as error:
             raise CatalogueError(
-                f"{self.catalogue.relative_to(REPO_ROOT)} is not a readable PO file: {error}",
+                f"{shown(self.catalogue)} is not a readable PO file: {error}",
                 fix="fix the syntax (msgfmt --check-format FILE shows where), or delete the "
                 "file and run `d2k i18n update` to start it again",
             ) from error
+
+
+def shown(path: Path) -> str:
+    """A path as a message names it: relative to the repository when inside it."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def sources(docs: Path = DOCS_DIR, solutions: Path = SOLUTIONS_DIR) -> list[Source]:
@@ -174,6 +179,17 @@ class Status:
     @property
     def complete(self) -> bool:
         return self.exists and not self.missing and not self.fuzzy
+
+    def problems(self) -> list[str]:
+        """One line per untranslated or stale unit: where it is and how its English starts."""
+        where = self.source.name
+        lines = [f"{where}: no catalogue ({self.source.catalogue.name})"] if not self.exists else []
+        for state, units in (("has no translation", self.missing), ("changed (fuzzy)", self.fuzzy)):
+            for unit in units:
+                cell = f" cell {unit.context}" if unit.context else ""
+                first = unit.english.strip().split("\n")[0][:80]
+                lines.append(f"{where}{cell}: {first!r} {state}")
+        return lines
 
 
 def status(source: Source) -> Status:

@@ -56,8 +56,12 @@ def status(
         cells = zip(row[1:6], rows[0][1:6], strict=True)
         numbers = " ".join(f"{cell:>{len(title)}}" for cell, title in cells)
         typer.echo(f"{row[0]:<{width}}  {numbers}  {row[6]}")
-    console.print(f"{incomplete} of {len(catalogues.sources())} sources are not complete")
+    console.print(f"{incomplete} of {len(rows) - 1} sources are not complete")
     if strict and incomplete:
+        for source in catalogues.sources():
+            for problem in catalogues.status(source).problems():
+                errors.print(problem, highlight=False, markup=False, soft_wrap=True)
+        errors.print("Fix: d2k i18n update FILE, translate what is empty or fuzzy, d2k i18n build")
         raise typer.Exit(1)
 
 

@@ -2,8 +2,8 @@
 
 Markdown cells are translated whole. In code cells only the strings a learner sees are: the name
 (first argument) and `hint=` of each `check(...)` call, written as plain string literals. The code
-is never copied into a catalogue: a translated literal replaces the English one at build time, and
-only where that literal occurs exactly.
+is never copied into a catalogue: at build time a translated literal replaces the English one in
+that argument only, the rest of the cell staying byte for byte the same.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class LabString:
     text: str  # the English: a markdown cell's source, or a literal's value
     literal: str = ""  # a code cell's literal as written in the source ("" for markdown)
     kind: str = "markdown"  # markdown, check name, check hint
+    span: tuple[int, int] = (0, 0)  # where the literal is in the cell's source
 
 
 def strings_of(nb: nbformat.NotebookNode) -> Iterator[LabString]:
@@ -44,8 +45,19 @@ def _check_strings(cell_id: str, source: str) -> Iterator[LabString]:
         named += [("check hint", k.value) for k in node.keywords if k.arg == "hint"]
         for kind, value in named:
             if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value:
-                literal = ast.get_source_segment(source, value) or ""
-                yield LabString(cell_id, value.value, literal, kind)
+                span = _span(source, value)
+                yield LabString(cell_id, value.value, source[span[0] : span[1]], kind, span)
+
+
+def _span(source: str, node: ast.expr) -> tuple[int, int]:
+    """A node's place in `source` as string offsets (ast counts columns in UTF-8 bytes)."""
+    lines = source.splitlines(keepends=True)
+
+    def offset(line: int, column: int) -> int:
+        before = sum(len(text) for text in lines[: line - 1])
+        return before + len(lines[line - 1].encode()[:column].decode())
+
+    return offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
 
 
 def translated(
@@ -54,14 +66,15 @@ def translated(
     """A copy of `nb` with each string replaced by `translate(string)` (None: kept)."""
     out = nbformat.from_dict(nb)
     for cell in out.cells:
-        for string in list(strings_of(nbformat.v4.new_notebook(cells=[cell]))):
+        strings = list(strings_of(nbformat.v4.new_notebook(cells=[cell])))
+        for string in sorted(strings, key=lambda s: s.span, reverse=True):  # the last first
             text = translate(string)
             if text is None or text == string.text:
                 continue
             if not string.literal:
                 cell.source = text
-            else:  # a JSON string is a valid Python literal, in double quotes
-                cell.source = cell.source.replace(
-                    string.literal, json.dumps(text, ensure_ascii=False)
-                )
+            else:  # this argument only: a JSON string is a valid Python literal
+                start, end = string.span
+                literal = json.dumps(text, ensure_ascii=False)
+                cell.source = cell.source[:start] + literal + cell.source[end:]
     return out

@@ -18,7 +18,7 @@ LABS = REPO_ROOT / "labs"
 # Every lab has a chapter, and every chapter has its parts.
 STEMS = sorted(
     {path.stem for path in (REPO_ROOT / "solutions").glob("*.ipynb")}
-    | {path.stem for path in CHAPTERS.glob("*.md")}
+    | {path.stem for path in CHAPTERS.glob("*.md") if len(path.suffixes) == 1}  # not PAGE.zh.md
 )
 
 

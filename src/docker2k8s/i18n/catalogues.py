@@ -23,6 +23,7 @@ from docker2k8s.labs import SOLUTIONS_DIR, is_translation
 from docker2k8s.paths import REPO_ROOT
 
 DOCS_SKIPPED = ("labs", "hooks", "snippets")  # docs/labs is labs/; the others are not pages
+OPTIONAL = "optional: copied from English unless translated (code, a snippet, no words)"
 SIMILAR_ENOUGH = 0.5  # an old translation this close to a changed block is offered as fuzzy
 
 
@@ -90,7 +91,7 @@ def _units(source: Source) -> Iterator[Unit]:
     seen: set[tuple[str | None, str]] = set()
     if source.kind == "docs":
         candidates = (
-            Unit(None, b.text, b.needs_translation, _first_line(b.text) if b.code else "")
+            Unit(None, b.text, b.needs_translation, "" if b.needs_translation else OPTIONAL)
             for b in markdown_blocks.blocks(source.path.read_text(encoding="utf-8"))
         )
     else:
@@ -100,10 +101,6 @@ def _units(source: Source) -> Iterator[Unit]:
         if (unit.context, unit.english) not in seen:  # a repeated block is translated once
             seen.add((unit.context, unit.english))
             yield unit
-
-
-def _first_line(text: str) -> str:
-    return "code block: copied from English unless translated (" + text.split("\n")[0] + ")"
 
 
 def update(source: Source) -> polib.POFile:

@@ -83,6 +83,23 @@ def test_a_missing_deployment_is_not_waited_for(namespace):
     assert time.monotonic() - started < 60, "it waited for a Deployment nobody makes"
 
 
+def test_a_pod_nobody_made_or_no_node_can_pull_is_not_waited_for(namespace):
+    """A bare Pod is made by a person: absent after 5 s, it will stay absent. An image the node
+    cannot pull stays unpulled: the check says so at once, with the kubelet's reason."""
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match=f"no Pod named 'nope' in namespace {namespace}"):
+        kube.pod_ready("nope", namespace, timeout=600)
+    assert time.monotonic() - started < 30, "it waited for a Pod nobody makes"
+
+    image = "docker2k8s/never-built:0.0.0"
+    run = ["kubectl", "run", "unpullable", "-n", namespace, f"--image={image}", "--restart=Never"]
+    subprocess.run([*run, "--image-pull-policy=Never"], check=True, capture_output=True)
+    started = time.monotonic()
+    with pytest.raises(kube.WillNotHappen, match=f"cannot pull {image} .ErrImageNeverPull"):
+        kube.pod_ready("unpullable", namespace, timeout=600)
+    assert time.monotonic() - started < 60, "it waited for an image the node cannot pull"
+
+
 def test_node_has_image(cluster):
     # The sandbox image is always on the node, listed under its full name.
     assert kube.node_has_image(PAUSE.ref.removeprefix("localhost/"))

@@ -117,6 +117,10 @@ def has_field(kind: str, name: str, namespace: str | None, path: str, expected: 
     return actual
 
 
+class WillNotHappen(AssertionError):
+    """A failed condition that waiting cannot fix (an image the node cannot pull, say)."""
+
+
 def eventually(condition, timeout: float = 10, interval: float = 1.0):
     """Retry `condition` until it stops raising AssertionError or `timeout` passes: controllers
     need a moment to catch up, so a check's condition may want a few tries."""
@@ -124,6 +128,8 @@ def eventually(condition, timeout: float = 10, interval: float = 1.0):
     while True:
         try:
             return condition()
+        except WillNotHappen:
+            raise
         except AssertionError:
             if time.monotonic() >= deadline:
                 raise
@@ -136,16 +142,32 @@ def pod_is_ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
+# A container waiting for one of these will not start by waiting longer: its image must change.
+UNPULLABLE = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull")
+
+
 def pod_ready(name: str, namespace: str, timeout: float = 60) -> dict[str, Any]:
-    """The Pod exists and its Ready condition is True (waiting up to `timeout` seconds)."""
+    """The Pod exists and its Ready condition is True (waiting up to `timeout` seconds). It fails
+    at once, naming why, when the Pod has not appeared within 5 s (a person makes a bare Pod; a
+    StatefulSet's controller makes its Pod within a moment) or its image cannot be pulled."""
 
     def ready() -> dict[str, Any]:
         pod = get("Pod", name, namespace)
         if not pod_is_ready(pod):
-            phase = (pod.get("status") or {}).get("phase", "unknown")
-            raise AssertionError(f"Pod {name} is not Ready (phase {phase})")
+            status = pod.get("status") or {}
+            for container in status.get("containerStatuses") or []:
+                waiting = (container.get("state") or {}).get("waiting") or {}
+                if waiting.get("reason") in UNPULLABLE:
+                    raise WillNotHappen(
+                        f"Pod {name}: the node cannot pull {container['image']} "
+                        f"({waiting['reason']}: {waiting.get('message', '')})"
+                    )
+            raise AssertionError(
+                f"Pod {name} is not Ready (phase {status.get('phase', 'unknown')})"
+            )
         return pod
 
+    eventually(lambda: get("Pod", name, namespace), min(timeout, 5))
     return eventually(ready, timeout)
 
 

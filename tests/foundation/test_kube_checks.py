@@ -100,6 +100,15 @@ def test_a_pod_nobody_made_or_no_node_can_pull_is_not_waited_for(namespace):
     assert time.monotonic() - started < 60, "it waited for an image the node cannot pull"
 
 
+def test_pods_no_workload_makes_are_not_waited_for(namespace):
+    started = time.monotonic()
+    with pytest.raises(kube.WillNotHappen, match="no Pod matches 'app=nope,tier=x' in namespace"):
+        kube.pods_ready(namespace, "app=nope,tier=x", count=1, timeout=600)
+    assert time.monotonic() - started < 30, "it waited for Pods no workload makes"
+    with pytest.raises(AssertionError, match="2 of 2 Pods matching 'app==hello' are Ready"):
+        kube.pods_ready(namespace, "app==hello", count=3, timeout=8)  # the Deployment makes them
+
+
 def test_node_has_image(cluster):
     # The sandbox image is always on the node, listed under its full name.
     assert kube.node_has_image(PAUSE.ref.removeprefix("localhost/"))

@@ -172,7 +172,9 @@ def pod_ready(name: str, namespace: str, timeout: float = 60) -> dict[str, Any]:
 
 
 def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -> list[dict]:
-    """Exactly `count` Pods match `selector` and all are Ready."""
+    """Exactly `count` Pods match `selector` and all are Ready. With none after 5 s and no
+    workload in the namespace whose Pod template matches, it fails at once: none will come."""
+    started = time.monotonic()
 
     def ready() -> list[dict]:
         pods = [
@@ -180,6 +182,12 @@ def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -
             for p in list_objects("Pod", namespace, selector)
             if not (p.get("metadata") or {}).get("deletionTimestamp")
         ]
+        waited = time.monotonic() - started > 5
+        if not pods and count and waited and not _a_workload_makes(namespace, selector):
+            raise WillNotHappen(
+                f"no Pod matches {selector!r} in namespace {namespace}, and no Deployment, "
+                "ReplicaSet, StatefulSet, DaemonSet, Job or CronJob there makes one"
+            )
         ready_pods = [p for p in pods if pod_is_ready(p)]
         if len(pods) != count or len(ready_pods) != count:
             raise AssertionError(
@@ -189,6 +197,41 @@ def pods_ready(namespace: str, selector: str, count: int, timeout: float = 90) -
         return pods
 
     return eventually(ready, timeout)
+
+
+# Where each workload kind keeps the labels of the Pods it makes.
+TEMPLATE_LABELS = {
+    "Deployment": "spec.template.metadata.labels",
+    "ReplicaSet": "spec.template.metadata.labels",
+    "StatefulSet": "spec.template.metadata.labels",
+    "DaemonSet": "spec.template.metadata.labels",
+    "Job": "spec.template.metadata.labels",
+    "CronJob": "spec.jobTemplate.spec.template.metadata.labels",
+}
+
+
+def _a_workload_makes(namespace: str, selector: str) -> bool:
+    """Some workload's Pod template carries every label of an equality `selector` (`a=b` or
+    `a==b` terms joined by commas); for any other selector, assume one might."""
+    wanted = {}
+    for term in selector.split(","):
+        key, equals, value = term.replace("==", "=").partition("=")
+        if not equals or key.endswith("!") or not re.fullmatch(r"[\w./-]+", key.strip()):
+            return True
+        wanted[key.strip()] = value.strip()
+    for kind, path in TEMPLATE_LABELS.items():
+        for workload in list_objects(kind, namespace):
+            labels = _labels(workload, path)
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                return True
+    return False
+
+
+def _labels(workload: dict[str, Any], path: str) -> dict[str, str]:
+    try:
+        return field(workload, path) or {}
+    except AssertionError:  # a template without labels
+        return {}
 
 
 def deployment_available(

@@ -60,6 +60,19 @@ def test_a_block_in_an_admonition_is_translated_without_its_indentation():
     )
 
 
+def test_a_comment_in_a_translated_code_block_gets_no_anchor():
+    english = "## Run it\n\n```bash\n# the same from the command line:\nls\n```\n"
+    found = {
+        (None, "## Run it"): "## 运行",
+        (None, "```bash\n# the same from the command line:\nls\n```"): (
+            "```bash\n# 也可以直接在命令行上运行\nls\n```"
+        ),
+    }
+    assert build.page(english, found) == (
+        "## 运行 {#run-it}\n\n```bash\n# 也可以直接在命令行上运行\nls\n```\n"
+    )
+
+
 def test_a_fenced_block_with_blank_lines_is_one_block():
     english = "Text\n\n    ```yaml\n    a: 1\n\n    b: 2\n    ```\nAfter\n"
     found = markdown_blocks.blocks(english)

@@ -54,7 +54,9 @@ def page(english: str, found: dict[tuple[str | None, str], str]) -> str:
 
     def translate(block: markdown_blocks.Block) -> str | None:
         text = found.get((None, block.text))
-        return _keep_anchors(block.text, text, used_ids) if text else None
+        if not text or block.code:  # a `# comment` in a code block is no heading
+            return text
+        return _keep_anchors(block.text, text, used_ids)
 
     return markdown_blocks.join(markdown_blocks.split(english), translate)
 

@@ -72,7 +72,7 @@ def test_search_on_the_chinese_site_finds_a_chinese_term(page, site_url: str, ar
     page.locator(".md-search__input").click()
     page.keyboard.type("实验工具包")  # typed, as search listens to key events
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=15_000)
+    results.first.wait_for(timeout=60_000)  # the worker indexes 3 MB of both languages first
     first = results.first
     assert "工具包" in first.inner_text(), results.all_inner_texts()[:3]
     assert "zh/how-to-use/" in (first.locator("a").first.get_attribute("href") or "")

@@ -19,7 +19,7 @@ from docker2k8s import __version__, prerequisites
 from docker2k8s.classroom.commands import app as classroom_app
 from docker2k8s.cluster.commands import app as cluster_app
 from docker2k8s.convert.commands import app as convert_app
-from docker2k8s.errors import D2KError
+from docker2k8s.errors import D2KError, raise_if_stale
 from docker2k8s.i18n.commands import app as i18n_app
 from docker2k8s.image_commands import app as images_app
 
@@ -147,12 +147,7 @@ def build_labs(
     from docker2k8s.i18n import build as translated  # the labs in Chinese come from here too
 
     if check:
-        stale = labs.stale_labs() + translated.stale(kinds=("labs",))
-        for problem in stale:
-            errors.print(f"[red]stale:[/] {problem}")
-        if stale:
-            errors.print("Fix: d2k build-labs")
-            raise typer.Exit(1)
+        raise_if_stale(labs.stale_labs() + translated.stale(kinds=("labs",)), "d2k build-labs")
         console.print("labs/ is up to date")
         return
     written = labs.build_labs() + translated.build(kinds=("labs",))

@@ -23,3 +23,9 @@ class D2KError(Exception):
 
     def __str__(self) -> str:
         return f"{self.problem}\nfix: {self.fix}" if self.fix else self.problem
+
+
+def raise_if_stale(problems: list[str], fix: str) -> None:
+    """Generated files that differ from a fresh build: one error listing them (`--check`)."""
+    if problems:
+        raise D2KError("stale:\n" + "\n".join(f"  {p}" for p in problems), fix)

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from docker2k8s.errors import raise_if_stale
+
 app = typer.Typer(
     help="The Chinese edition: translation catalogues (i18n/zh/) and the pages built from them.",
     no_args_is_help=True,
@@ -44,9 +46,10 @@ def status(
     from docker2k8s.i18n import catalogues
 
     rows = [("source", "blocks", "translated", "as English", "missing", "fuzzy", "state")]
+    sources = catalogues.sources()
+    found_all = [catalogues.status(source) for source in sources]
     incomplete = 0
-    for source in catalogues.sources():
-        found = catalogues.status(source)
+    for source, found in zip(sources, found_all, strict=True):
         state = "complete" if found.complete else "in progress" if found.exists else "untranslated"
         incomplete += not found.complete
         numbers = (found.units, found.translated, found.as_english, len(found.missing))
@@ -58,8 +61,8 @@ def status(
         typer.echo(f"{row[0]:<{width}}  {numbers}  {row[6]}")
     console.print(f"{incomplete} of {len(rows) - 1} sources are not complete")
     if strict and incomplete:
-        for source in catalogues.sources():
-            for problem in catalogues.status(source).problems():
+        for found in found_all:
+            for problem in found.problems():
                 errors.print(problem, highlight=False, markup=False, soft_wrap=True)
         errors.print("Fix: d2k i18n update FILE, translate what is empty or fuzzy, d2k i18n build")
         raise typer.Exit(1)
@@ -74,12 +77,7 @@ def build(
     from docker2k8s.paths import REPO_ROOT
 
     if check:
-        stale = builder.stale()
-        for problem in stale:
-            errors.print(f"[red]stale:[/] {problem}")
-        if stale:
-            errors.print("Fix: d2k i18n build")
-            raise typer.Exit(1)
+        raise_if_stale(builder.stale(), "d2k i18n build")
         console.print("the Chinese files are up to date")
         return
     for path in builder.build():

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from docker2k8s.labs import LABS_DIR, is_translation
-
 pytestmark = pytest.mark.browser
 
 
@@ -47,33 +45,3 @@ def test_the_switcher_changes_the_language_of_a_page(
     switch_language(page, "English")
     assert page.url == site_url + path, page.url
     assert english.lower() in page.locator("article").inner_text().lower()
-
-
-def test_an_untranslated_lab_is_served_in_english_in_the_chinese_site(page, site_url: str):
-    untranslated = [
-        lab
-        for lab in sorted(LABS_DIR.glob("*.ipynb"))
-        if not is_translation(lab) and not lab.with_suffix(".zh.ipynb").exists()
-    ]
-    if not untranslated:
-        pytest.skip("every lab has a Chinese version: no fallback is left to show")
-    name = untranslated[-1].stem
-    page.goto(f"{site_url}/zh/labs/{name}/")
-    assert page.locator("html").get_attribute("lang") == "zh"  # the Chinese site's menus
-    assert f"Lab {name[:2]}" in page.locator("article").inner_text()  # the English lab
-    page.goto(f"{site_url}/labs/{name}/")  # and the English site's page is still English
-    assert page.locator("html").get_attribute("lang") == "en"
-
-
-def test_search_on_the_chinese_site_finds_a_chinese_term(page, site_url: str, artifacts: Path):
-    """Chinese text is indexed as words (jieba, at build time), and a phrase typed without spaces
-    is split into the same words: 实验工具包 (the lab kit) is a heading of the how-to page."""
-    page.goto(site_url + "/zh/")
-    page.locator(".md-search__input").click()
-    page.keyboard.type("实验工具包")  # typed, as search listens to key events
-    results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=60_000)  # the worker indexes 3 MB of both languages first
-    first = results.first
-    assert "工具包" in first.inner_text(), results.all_inner_texts()[:3]
-    assert "zh/how-to-use/" in (first.locator("a").first.get_attribute("href") or "")
-    page.screenshot(path=str(artifacts / "docs-zh-search.png"))
